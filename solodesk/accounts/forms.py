@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django import forms
+
+from solodesk.accounts.models import TIME_ZONE_CHOICES, ApiToken, Workspace
+from solodesk.accounts.services import workspace_create
+from solodesk.core.money import CURRENCY_CHOICES
+
+
+class SignupForm(forms.Form):
+    """The workspace half of sign-up; allauth adds e-mail and password and calls `signup`."""
+
+    business_name = forms.CharField(max_length=200)
+    address = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    tax_id = forms.CharField(label="Tax id", max_length=50, required=False)
+    default_currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial="EUR")
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC")
+
+    def signup(self, request, user) -> None:
+        workspace_create(
+            owner=user,
+            name=self.cleaned_data["business_name"],
+            address=self.cleaned_data["address"],
+            tax_id=self.cleaned_data["tax_id"],
+            default_currency=self.cleaned_data["default_currency"],
+            time_zone=self.cleaned_data["time_zone"],
+        )
+
+
+class WorkspaceForm(forms.ModelForm):
+    class Meta:
+        model = Workspace
+        fields = [
+            "name",
+            "address",
+            "tax_id",
+            "default_currency",
+            "time_zone",
+            "payment_terms_days",
+            "payment_details",
+        ]
+        widgets = {
+            "address": forms.Textarea(attrs={"rows": 3}),
+            "payment_details": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["name"]

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from solodesk.accounts.models import ApiToken, Membership, User, Workspace, token_digest
+from solodesk.core.exceptions import ApplicationError
+
+TOKEN_PREFIX = "sd_"  # noqa: S105 - a prefix, not a secret
+# Writing last_used_at on every request would turn each API read into a write; once a
+# minute is precise enough to tell which tokens are in use.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+WORKSPACE_FIELDS = (
+    "name",
+    "address",
+    "tax_id",
+    "default_currency",
+    "time_zone",
+    "payment_terms_days",
+    "payment_details",
+)
+
+
+@transaction.atomic
+def workspace_create(*, owner: User, name: str, **fields: Any) -> Workspace:
+    workspace = Workspace(name=name)
+    for field, value in fields.items():
+        if field not in WORKSPACE_FIELDS:
+            raise ApplicationError(f"Unknown workspace field {field!r}")
+        setattr(workspace, field, value)
+    workspace.full_clean()
+    workspace.save()
+    Membership.objects.create(workspace=workspace, user=owner, role=Membership.Role.OWNER)
+    return workspace
+
+
+@transaction.atomic
+def user_create(*, email: str, password: str, business_name: str, **workspace_fields: Any) -> User:
+    """A new user always comes with a workspace they own."""
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ApplicationError.for_field("email", "A user with this e-mail address already exists.")
+    user = User.objects.create_user(email=email, password=password)
+    workspace_create(owner=user, name=business_name, **workspace_fields)
+    return user
+
+
+def workspace_update(*, workspace: Workspace, **fields: Any) -> Workspace:
+    for field, value in fields.items():
+        if field not in WORKSPACE_FIELDS:
+            raise ApplicationError(f"Unknown workspace field {field!r}")
+        setattr(workspace, field, value)
+    workspace.full_clean()
+    workspace.save()
+    return workspace
+
+
+def api_token_create(*, workspace: Workspace, user: User, name: str) -> tuple[ApiToken, str]:
+    """Return the token row and the raw token, which is never stored and shown only once."""
+    name = name.strip()
+    if not name:
+        raise ApplicationError.for_field("name", "Give the token a name.")
+    raw_token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        workspace=workspace,
+        user=user,
+        name=name[:100],
+        prefix=raw_token[:10],
+        digest=token_digest(raw_token),
+    )
+    return token, raw_token
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at", "updated_at"])
+    return token
+
+
+def api_token_touch(*, token: ApiToken) -> None:
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now

@@ -1,0 +1,60 @@
+"""Which workspace a request works in. Resolved on first use and cached on the request, so
+requests that never need it (the timer poll) pay no query for it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+
+from solodesk.accounts.models import Membership, Workspace
+from solodesk.accounts.selectors import membership_get_current
+
+_CACHE_ATTR = "_solodesk_membership"
+
+
+def current_membership(request: HttpRequest) -> Membership | None:
+    if not hasattr(request, _CACHE_ATTR):
+        user = request.user
+        membership = membership_get_current(user=user) if user.is_authenticated else None  # type: ignore[arg-type]
+        setattr(request, _CACHE_ATTR, membership)
+    return getattr(request, _CACHE_ATTR)
+
+
+def current_workspace(request: HttpRequest) -> Workspace | None:
+    membership = current_membership(request)
+    return membership.workspace if membership else None
+
+
+def set_current_membership(request: HttpRequest, membership: Membership | None) -> None:
+    setattr(request, _CACHE_ATTR, membership)
+
+
+def workspace_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Log-in required, and `request.workspace` / `request.membership` set to real objects."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        membership = current_membership(request)
+        if membership is None:
+            raise Http404("You are not a member of any workspace.")
+        request.membership = membership  # type: ignore[attr-defined]
+        request.workspace = membership.workspace  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def owner_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @workspace_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.membership.role != Membership.Role.OWNER:  # type: ignore[attr-defined]
+            raise Http404("Only the workspace owner can do this.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

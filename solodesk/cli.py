@@ -1,0 +1,308 @@
+"""The `solodesk` console script: run the app, administer it, and time your work.
+
+solodesk run          web server + worker + scheduler together (what `make run` starts)
+solodesk web          the web server alone (gunicorn + WhiteNoise)
+solodesk worker       a Celery worker
+solodesk beat         the Celery beat scheduler
+solodesk migrate      create or update the database
+solodesk demo         load demo data (safe to run twice)
+solodesk createuser   create a user with a workspace, optionally an API token
+solodesk manage ...   any Django management command
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+SETTINGS = "solodesk.config.settings.production"
+
+
+def _django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+    import django
+
+    django.setup()
+
+
+def _manage(*args: str) -> None:
+    _django_setup()
+    from django.core.management import call_command
+
+    call_command(*args)
+
+
+def _web_command(host: str, port: int, workers: int | None, threads: int) -> list[str]:
+    workers = workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "solodesk.config.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread" if threads > 1 else "sync",
+        "--timeout",
+        "30",
+        "--graceful-timeout",
+        "10",
+        "--access-logfile",
+        "-",
+    ]
+
+
+def _worker_command(concurrency: int | None) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "solodesk.config.celery_app",
+        "worker",
+        "--loglevel",
+        os.environ.get("CELERY_LOG_LEVEL", "INFO"),
+    ]
+    if concurrency:
+        command += ["--concurrency", str(concurrency)]
+    return command
+
+
+def _beat_command() -> list[str]:
+    from django.conf import settings
+
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "solodesk.config.celery_app",
+        "beat",
+        "--loglevel",
+        os.environ.get("CELERY_LOG_LEVEL", "INFO"),
+        "--schedule",
+        settings.CELERY_BEAT_SCHEDULE_FILENAME,
+        "--pidfile",
+        "",
+    ]
+
+
+def _prepare_embedded() -> None:
+    """Everything a first start needs on one machine: folders, database, static files."""
+    _django_setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def _supervise(processes: dict[str, subprocess.Popen[bytes]]) -> int:
+    """Wait until Ctrl-C (or SIGTERM) or until one process exits; then stop them all."""
+    stopping = False
+
+    def _stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    exit_code = 0
+    while not stopping:
+        for name, process in processes.items():
+            code = process.poll()
+            if code is not None:
+                print(f"solodesk: {name} exited with status {code}; stopping", flush=True)
+                exit_code = code or 1
+                stopping = True
+                break
+        time.sleep(0.3)
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+    print("solodesk: stopped", flush=True)
+    return exit_code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _prepare_embedded()
+    from django.conf import settings
+
+    host = args.host or os.environ.get("HOST", "127.0.0.1")
+    port = args.port or int(os.environ.get("PORT", "8000"))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"]}
+    processes = {
+        "web": subprocess.Popen(_web_command(host, port, args.workers, args.threads), env=env),
+        # The worker runs at a lower CPU priority: background work never slows pages down.
+        "worker": subprocess.Popen(
+            ["nice", "-n", "10", *_worker_command(args.concurrency)], env=env
+        ),
+        "beat": subprocess.Popen(_beat_command(), env=env),
+    }
+    shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+    print(
+        "\n"
+        f"  Solodesk is running at http://{shown_host}:{port}/\n"
+        f"  Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+        f"  Database: {settings.DATABASES['default']['NAME']}\n"
+        "  Press Ctrl-C to stop the web server, the worker and the scheduler.\n",
+        flush=True,
+    )
+    return _supervise(processes)
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    _django_setup()
+    host = args.host or os.environ.get("HOST", "127.0.0.1")
+    port = args.port or int(os.environ.get("PORT", "8000"))
+    command = _web_command(host, port, args.workers, args.threads)
+    os.execv(command[0], command)  # noqa: S606
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _django_setup()
+    command = _worker_command(args.concurrency)
+    os.execv(command[0], command)  # noqa: S606
+    return 0
+
+
+def cmd_beat(args: argparse.Namespace) -> int:
+    _django_setup()
+    command = _beat_command()
+    os.execv(command[0], command)  # noqa: S606
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _django_setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    call_command("migrate", interactive=False)
+    call_command("createcachetable")
+    return 0
+
+
+DEMO_EMAIL = "demo@solodesk.local"
+DEMO_PASSWORD = "solodesk-demo"  # noqa: S105 - printed on purpose: it is the demo login
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _django_setup()
+    from solodesk.demo import demo_load
+
+    created = demo_load(email=DEMO_EMAIL, password=DEMO_PASSWORD)
+    print("Demo data loaded." if created else "Demo data already present; nothing changed.")
+    print(f"Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    return 0
+
+
+def cmd_createuser(args: argparse.Namespace) -> int:
+    _django_setup()
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from solodesk.accounts.selectors import membership_get_current
+    from solodesk.accounts.services import api_token_create, user_create
+    from solodesk.core.exceptions import ApplicationError
+
+    try:
+        validate_email(args.email)
+    except ValidationError:
+        print(f"error: {args.email!r} is not a valid e-mail address", file=sys.stderr)
+        return 2
+    if len(args.password) < 8:
+        print("error: the password must have at least 8 characters", file=sys.stderr)
+        return 2
+    if not args.business_name.strip():
+        print("error: --business-name cannot be empty", file=sys.stderr)
+        return 2
+    try:
+        user = user_create(
+            email=args.email, password=args.password, business_name=args.business_name.strip()
+        )
+    except ApplicationError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    membership = membership_get_current(user=user)
+    assert membership is not None
+    print(f"Created {user.email} with workspace {membership.workspace.name!r}.")
+    if args.token:
+        _, raw_token = api_token_create(
+            workspace=membership.workspace, user=user, name="Created with solodesk createuser"
+        )
+        print(raw_token)
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["solodesk manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="solodesk", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def web_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", help="address to listen on (env HOST, default 127.0.0.1)")
+        p.add_argument("--port", type=int, help="port (env PORT, default 8000)")
+        p.add_argument("--workers", type=int, help="web processes (env WEB_CONCURRENCY, default 2)")
+        p.add_argument("--threads", type=int, default=4, help="threads per web process")
+
+    run = sub.add_parser("run", help="web server, worker and scheduler together")
+    web_options(run)
+    run.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    run.set_defaults(func=cmd_run)
+    web = sub.add_parser("web", help="the web server alone")
+    web_options(web)
+    web.set_defaults(func=cmd_web)
+    worker = sub.add_parser("worker", help="a Celery worker")
+    worker.add_argument("--concurrency", type=int, help="worker processes (default: CPUs)")
+    worker.set_defaults(func=cmd_worker)
+    sub.add_parser("beat", help="the Celery beat scheduler").set_defaults(func=cmd_beat)
+    sub.add_parser("migrate", help="create or update the database").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="load demo data (idempotent)").set_defaults(func=cmd_demo)
+    create = sub.add_parser("createuser", help="create a user and their workspace")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--business-name", required=True)
+    create.add_argument(
+        "--token", action="store_true", help="also create an API token, printed on the last line"
+    )
+    create.set_defaults(func=cmd_createuser)
+    manage = sub.add_parser("manage", help="run a Django management command")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

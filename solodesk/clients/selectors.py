@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from solodesk.accounts.models import Workspace
+from solodesk.clients.models import Client
+
+
+def client_list(
+    *, workspace: Workspace, include_archived: bool = False, search: str = ""
+) -> QuerySet[Client]:
+    """Clients with their number of active projects, in one query."""
+    qs = Client.objects.filter(workspace=workspace).annotate(
+        active_project_count=Count("projects", filter=Q(projects__is_archived=False))
+    )
+    if not include_archived:
+        qs = qs.filter(is_archived=False)
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(email__icontains=search))
+    return qs.order_by("name", "pk")
+
+
+def client_get(*, workspace: Workspace, public_id: UUID | str) -> Client:
+    """Another workspace's client is a 404, exactly like one that does not exist."""
+    return get_object_or_404(Client, workspace=workspace, public_id=public_id)
+
+
+def client_choices(*, workspace: Workspace) -> QuerySet[Client]:
+    return Client.objects.filter(workspace=workspace, is_archived=False).order_by("name", "pk")

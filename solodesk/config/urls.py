@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from solodesk.config.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", api.urls),
+    path("", include("solodesk.accounts.urls")),
+    path("", include("solodesk.core.urls")),
+    path("clients/", include("solodesk.clients.urls")),
+    path("projects/", include("solodesk.projects.urls")),
+    path("time/", include("solodesk.timetracking.urls")),
+]

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from solodesk.core.models import BaseModel
+
+MAX_ENTRY_DURATION = timedelta(hours=24)
+
+
+class Tag(BaseModel):
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="tags"
+    )
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="tag_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TimeEntry(BaseModel):
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="time_entries"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="time_entries"
+    )
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.PROTECT, related_name="time_entries"
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    # Stored (not computed) so reports and totals aggregate with one SUM in the database.
+    duration_seconds = models.PositiveIntegerField()
+    description = models.CharField(max_length=500, blank=True)
+    is_billable = models.BooleanField("billable", default=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="time_entries")
+    # Set when the entry is billed on an invoice (the invoicing issue links the line).
+    invoiced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        verbose_name_plural = "time entries"
+        indexes = [
+            models.Index(fields=["workspace", "-started_at"], name="entry_workspace_start_idx"),
+            models.Index(fields=["project", "started_at"], name="entry_project_start_idx"),
+            models.Index(fields=["user", "-started_at"], name="entry_user_start_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_at__gte=F("started_at")), name="entry_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_seconds__lte=int(MAX_ENTRY_DURATION.total_seconds())),
+                name="entry_at_most_24_hours",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.started_at:%Y-%m-%d %H:%M} ({self.duration_seconds}s)"
+
+    @property
+    def is_invoiced(self) -> bool:
+        return self.invoiced_at is not None
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(seconds=self.duration_seconds)
+
+
+class RunningTimer(BaseModel):
+    """The running timer is a row, not process memory: start it on the phone, stop it on
+    the laptop; restarts and other replicas see the same timer. One per user at most."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="running_timers"
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="running_timer"
+    )
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="running_timers"
+    )
+    description = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Timer of {self.user_id} since {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.shortcuts import get_object_or_404
+
+from solodesk.accounts.models import User, Workspace
+from solodesk.timetracking.models import RunningTimer, Tag, TimeEntry
+
+
+@dataclass(frozen=True)
+class TimeEntryFilters:
+    """Filters shared by the web list, the API and the export. Dates are whole days in the
+    workspace's time zone, both ends included."""
+
+    client_id: UUID | None = None
+    project_id: UUID | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    billable: bool | None = None
+    unbilled: bool = False
+
+    def as_params(self) -> dict[str, str]:
+        """JSON-safe form, for storing on a Job."""
+        params = {
+            "client_id": str(self.client_id) if self.client_id else "",
+            "project_id": str(self.project_id) if self.project_id else "",
+            "date_from": self.date_from.isoformat() if self.date_from else "",
+            "date_to": self.date_to.isoformat() if self.date_to else "",
+            "billable": "" if self.billable is None else str(self.billable).lower(),
+            "unbilled": "true" if self.unbilled else "",
+        }
+        return {key: value for key, value in params.items() if value}
+
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> TimeEntryFilters:
+        billable = params.get("billable")
+        return cls(
+            client_id=UUID(params["client_id"]) if params.get("client_id") else None,
+            project_id=UUID(params["project_id"]) if params.get("project_id") else None,
+            date_from=dt.date.fromisoformat(params["date_from"])
+            if params.get("date_from")
+            else None,
+            date_to=dt.date.fromisoformat(params["date_to"]) if params.get("date_to") else None,
+            billable=None if not billable else billable == "true",
+            unbilled=params.get("unbilled") == "true",
+        )
+
+
+def _day_start(workspace: Workspace, day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, workspace.tzinfo)
+
+
+def _filtered(workspace: Workspace, filters: TimeEntryFilters) -> QuerySet[TimeEntry]:
+    qs = TimeEntry.objects.filter(workspace=workspace)
+    if filters.client_id:
+        qs = qs.filter(project__client__public_id=filters.client_id)
+    if filters.project_id:
+        qs = qs.filter(project__public_id=filters.project_id)
+    if filters.date_from:
+        qs = qs.filter(started_at__gte=_day_start(workspace, filters.date_from))
+    if filters.date_to:
+        qs = qs.filter(started_at__lt=_day_start(workspace, filters.date_to + dt.timedelta(days=1)))
+    if filters.billable is not None:
+        qs = qs.filter(is_billable=filters.billable)
+    if filters.unbilled:
+        qs = qs.filter(is_billable=True, invoiced_at__isnull=True)
+    return qs
+
+
+def _with_relations(qs: QuerySet[TimeEntry]) -> QuerySet[TimeEntry]:
+    return qs.select_related("project__client", "user").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.only("id", "name").order_by("name"))
+    )
+
+
+def time_entry_list(
+    *, workspace: Workspace, filters: TimeEntryFilters | None = None
+) -> QuerySet[TimeEntry]:
+    """Entries newest first with project, client, user (joined) and tags (one prefetch)."""
+    qs = _filtered(workspace, filters or TimeEntryFilters())
+    return _with_relations(qs).order_by("-started_at", "-pk")
+
+
+def time_entry_totals(*, workspace: Workspace, filters: TimeEntryFilters) -> dict[str, int]:
+    """Total and billable seconds of the filtered entries, in one aggregate query."""
+    totals = _filtered(workspace, filters).aggregate(
+        total=Sum("duration_seconds"),
+        billable=Sum("duration_seconds", filter=Q(is_billable=True)),
+    )
+    return {"total": totals["total"] or 0, "billable": totals["billable"] or 0}
+
+
+def time_entry_get(*, workspace: Workspace, public_id: UUID | str) -> TimeEntry:
+    return get_object_or_404(
+        _with_relations(TimeEntry.objects.all()), workspace=workspace, public_id=public_id
+    )
+
+
+def time_entry_list_for_export(
+    *, workspace: Workspace, filters: TimeEntryFilters
+) -> QuerySet[TimeEntry]:
+    """Oldest first, for a file; iterate it with `.iterator(chunk_size=...)`."""
+    return _with_relations(_filtered(workspace, filters)).order_by("started_at", "pk")
+
+
+@dataclass(frozen=True)
+class WeekDay:
+    date: dt.date
+    total_seconds: int
+    billable_seconds: int
+    entries: list[TimeEntry]
+
+
+@dataclass(frozen=True)
+class Week:
+    start: dt.date
+    days: list[WeekDay]
+    total_seconds: int
+    billable_seconds: int
+
+    @property
+    def previous(self) -> dt.date:
+        return self.start - dt.timedelta(days=7)
+
+    @property
+    def next(self) -> dt.date:
+        return self.start + dt.timedelta(days=7)
+
+    @property
+    def iso_label(self) -> str:
+        year, week, _ = self.start.isocalendar()
+        return f"{year}-W{week:02d}"
+
+
+def week_start(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def time_entry_week(*, workspace: Workspace, day: dt.date, user: User | None = None) -> Week:
+    """Monday-to-Sunday in the workspace's time zone: daily totals from one aggregate query
+    and the week's entries (bounded: at most 7 × 24 h of them per user) from one more, plus
+    one for their tags."""
+    start = week_start(day)
+    filters = TimeEntryFilters(date_from=start, date_to=start + dt.timedelta(days=6))
+    base = _filtered(workspace, filters)
+    if user is not None:
+        base = base.filter(user=user)
+    per_day = {
+        row["day"]: row
+        for row in base.annotate(day=TruncDate("started_at", tzinfo=workspace.tzinfo))
+        .values("day")
+        .annotate(
+            total=Sum("duration_seconds"),
+            billable=Sum("duration_seconds", filter=Q(is_billable=True)),
+        )
+        .order_by()
+    }
+    entries_by_day: dict[dt.date, list[TimeEntry]] = {}
+    for entry in _with_relations(base).order_by("started_at", "pk"):
+        local_day = entry.started_at.astimezone(workspace.tzinfo).date()
+        entries_by_day.setdefault(local_day, []).append(entry)
+    days = []
+    for offset in range(7):
+        date = start + dt.timedelta(days=offset)
+        row = per_day.get(date, {})
+        days.append(
+            WeekDay(
+                date=date,
+                total_seconds=row.get("total") or 0,
+                billable_seconds=row.get("billable") or 0,
+                entries=entries_by_day.get(date, []),
+            )
+        )
+    return Week(
+        start=start,
+        days=days,
+        total_seconds=sum(d.total_seconds for d in days),
+        billable_seconds=sum(d.billable_seconds for d in days),
+    )
+
+
+def timer_get(*, user: User) -> RunningTimer | None:
+    """The user's running timer. The authentication backend already joined it to the user
+    (`running_timer__project__client`), so this usually costs no query."""
+    try:
+        return user.running_timer  # type: ignore[attr-defined,no-any-return]
+    except RunningTimer.DoesNotExist:
+        return None
+
+
+def timer_get_fresh(*, user: User) -> RunningTimer | None:
+    """One query, for callers whose user object was not loaded with the timer (API tokens)."""
+    return RunningTimer.objects.select_related("project__client").filter(user_id=user.pk).first()

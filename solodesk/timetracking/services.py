@@ -1,0 +1,238 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from solodesk.accounts.models import User, Workspace
+from solodesk.core.exceptions import ApplicationError
+from solodesk.core.models import Job
+from solodesk.core.services import job_create
+from solodesk.projects.models import Project
+from solodesk.timetracking.models import MAX_ENTRY_DURATION, RunningTimer, Tag, TimeEntry
+
+MAX_TAGS = 20
+# An entry given as a date and a duration starts at this local time.
+DEFAULT_START_TIME = dt.time(9, 0)
+
+
+def _check_project(*, workspace: Workspace, project: Project) -> None:
+    if project.workspace_id != workspace.pk:
+        # Same words as for a project that does not exist: no hint that it exists elsewhere.
+        raise ApplicationError.for_field("project_id", "Project not found.")
+
+
+def _check_times(started_at: dt.datetime, ended_at: dt.datetime) -> int:
+    if timezone.is_naive(started_at) or timezone.is_naive(ended_at):
+        raise ApplicationError.for_field("started_at", "Times need a time zone.")
+    if ended_at <= started_at:
+        raise ApplicationError.for_field("ended_at", "The end must be after the start.")
+    if ended_at - started_at > MAX_ENTRY_DURATION:
+        raise ApplicationError.for_field("ended_at", "An entry cannot be longer than 24 hours.")
+    return int((ended_at - started_at).total_seconds())
+
+
+def _clean_tag_names(names: Iterable[str]) -> list[str]:
+    cleaned: list[str] = []
+    for name in names:
+        name = " ".join(str(name).split())[:50]
+        if name and name.lower() not in {c.lower() for c in cleaned}:
+            cleaned.append(name)
+    if len(cleaned) > MAX_TAGS:
+        raise ApplicationError.for_field("tags", f"At most {MAX_TAGS} tags per entry.")
+    return cleaned
+
+
+def tags_get_or_create(*, workspace: Workspace, names: Iterable[str]) -> list[Tag]:
+    """Two queries whatever the number of tags: one insert that ignores existing names, one
+    read back."""
+    cleaned = _clean_tag_names(names)
+    if not cleaned:
+        return []
+    Tag.objects.bulk_create(
+        [Tag(workspace=workspace, name=name) for name in cleaned], ignore_conflicts=True
+    )
+    return list(Tag.objects.filter(workspace=workspace, name__in=cleaned))
+
+
+def span_from_date_and_duration(
+    *, workspace: Workspace, date: dt.date, duration: dt.timedelta, start_time: dt.time | None
+) -> tuple[dt.datetime, dt.datetime]:
+    """An entry given as a day and a duration starts at `start_time` (09:00 by default) in
+    the workspace's time zone."""
+    if duration <= dt.timedelta(0):
+        raise ApplicationError.for_field("duration", "The duration must be positive.")
+    if duration > MAX_ENTRY_DURATION:
+        raise ApplicationError.for_field("duration", "An entry cannot be longer than 24 hours.")
+    started_at = dt.datetime.combine(date, start_time or DEFAULT_START_TIME, workspace.tzinfo)
+    return started_at, started_at + duration
+
+
+@transaction.atomic
+def time_entry_create(
+    *,
+    workspace: Workspace,
+    user: User,
+    project: Project,
+    started_at: dt.datetime,
+    ended_at: dt.datetime,
+    description: str = "",
+    is_billable: bool | None = None,
+    tags: Iterable[str] = (),
+) -> TimeEntry:
+    _check_project(workspace=workspace, project=project)
+    duration = _check_times(started_at, ended_at)
+    entry = TimeEntry.objects.create(
+        workspace=workspace,
+        user=user,
+        project=project,
+        started_at=started_at,
+        ended_at=ended_at,
+        duration_seconds=duration,
+        description=description.strip()[:500],
+        is_billable=project.is_billable if is_billable is None else is_billable,
+    )
+    tag_rows = tags_get_or_create(workspace=workspace, names=tags)
+    if tag_rows:
+        entry.tags.set(tag_rows)
+    return entry
+
+
+ENTRY_FIELDS = ("project", "started_at", "ended_at", "description", "is_billable", "tags")
+
+
+@transaction.atomic
+def time_entry_update(*, entry: TimeEntry, **fields: Any) -> TimeEntry:
+    unknown = set(fields) - set(ENTRY_FIELDS)
+    if unknown:
+        raise ApplicationError(f"Unknown time entry fields: {', '.join(sorted(unknown))}")
+    if entry.invoiced_at is not None:
+        raise ApplicationError("This entry is on an invoice and can no longer be changed.")
+    workspace = entry.workspace
+    if "project" in fields:
+        _check_project(workspace=workspace, project=fields["project"])
+        entry.project = fields["project"]
+    entry.started_at = fields.get("started_at", entry.started_at)
+    entry.ended_at = fields.get("ended_at", entry.ended_at)
+    entry.duration_seconds = _check_times(entry.started_at, entry.ended_at)
+    if "description" in fields:
+        entry.description = (fields["description"] or "").strip()[:500]
+    if "is_billable" in fields:
+        entry.is_billable = bool(fields["is_billable"])
+    entry.save()
+    if "tags" in fields:
+        entry.tags.set(tags_get_or_create(workspace=workspace, names=fields["tags"] or []))
+    return entry
+
+
+def time_entry_delete(*, entry: TimeEntry) -> None:
+    if entry.invoiced_at is not None:
+        raise ApplicationError("This entry is on an invoice and cannot be deleted.")
+    entry.delete()
+
+
+# --- The running timer ------------------------------------------------------------------
+
+
+def _locked_timer(user: User) -> RunningTimer | None:
+    return (
+        RunningTimer.objects.select_for_update()
+        .select_related("project", "workspace")
+        .filter(user=user)
+        .first()
+    )
+
+
+def _entry_from_timer(timer: RunningTimer, ended_at: dt.datetime) -> TimeEntry:
+    if ended_at < timer.started_at:
+        raise ApplicationError.for_field("ended_at", "The timer cannot stop before it started.")
+    if ended_at - timer.started_at > MAX_ENTRY_DURATION:
+        raise ApplicationError.for_field(
+            "ended_at",
+            "The timer ran for more than 24 hours: choose the time you stopped working.",
+        )
+    return TimeEntry.objects.create(
+        workspace=timer.workspace,
+        user=timer.user,
+        project=timer.project,
+        started_at=timer.started_at,
+        ended_at=ended_at,
+        duration_seconds=int((ended_at - timer.started_at).total_seconds()),
+        description=timer.description,
+        is_billable=timer.project.is_billable,
+    )
+
+
+@transaction.atomic
+def timer_start(
+    *,
+    workspace: Workspace,
+    user: User,
+    project: Project,
+    description: str = "",
+    switch: bool = False,
+) -> tuple[RunningTimer, TimeEntry | None]:
+    """Start the user's timer. With `switch`, a running timer is stopped (its entry created)
+    and the new one started in the same transaction; without it, a running timer is an error.
+    Returns the new timer and the entry of the stopped one, if any."""
+    _check_project(workspace=workspace, project=project)
+    if project.is_archived:
+        raise ApplicationError.for_field("project_id", "This project is archived.")
+    now = timezone.now()
+    stopped_entry = None
+    current = _locked_timer(user)
+    if current is not None:
+        if not switch:
+            raise ApplicationError(
+                "A timer is already running. Stop it first, or switch to the new project."
+            )
+        current.user = user
+        stopped_entry = _entry_from_timer(current, now)
+        current.delete()
+    try:
+        # The one-to-one on user is the last guard when two devices start at the same moment.
+        with transaction.atomic():
+            timer = RunningTimer.objects.create(
+                workspace=workspace,
+                user=user,
+                project=project,
+                description=description.strip()[:500],
+                started_at=now,
+            )
+    except IntegrityError:
+        raise ApplicationError("A timer is already running.") from None
+    return timer, stopped_entry
+
+
+@transaction.atomic
+def timer_stop(*, user: User, ended_at: dt.datetime | None = None) -> TimeEntry:
+    timer = _locked_timer(user)
+    if timer is None:
+        raise ApplicationError("No timer is running.")
+    timer.user = user
+    entry = _entry_from_timer(timer, ended_at or timezone.now())
+    timer.delete()
+    return entry
+
+
+@transaction.atomic
+def timer_discard(*, user: User) -> None:
+    deleted, _ = RunningTimer.objects.filter(user=user).delete()
+    if not deleted:
+        raise ApplicationError("No timer is running.")
+
+
+def time_entries_export_start(
+    *, workspace: Workspace, user: User, filters_params: dict[str, str]
+) -> Job:
+    """Create the export job; a worker picks it up after commit."""
+    return job_create(
+        workspace=workspace,
+        owner=user,
+        kind=Job.Kind.TIME_ENTRIES_EXPORT,
+        task_name="solodesk.timetracking.tasks.time_entries_export_task",
+        params=filters_params,
+    )
