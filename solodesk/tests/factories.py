@@ -112,6 +112,12 @@ class RunningTimerFactory(factory.django.DjangoModelFactory):
 def make_api_token(*, user: User, workspace: Workspace, raw: str | None = None) -> str:
     raw = raw or f"sd_test_{user.pk}_{workspace.pk}"
     ApiToken.objects.create(
-        workspace=workspace, user=user, name="test", prefix=raw[:10], digest=token_digest(raw)
+        workspace=workspace,
+        user=user,
+        name="test",
+        prefix=raw[:10],
+        digest=token_digest(raw),
+        # Recently used: the once-a-minute last_used_at write stays out of query counts.
+        last_used_at=timezone.now(),
     )
     return raw
