@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 
-from solodesk.accounts.models import TIME_ZONE_CHOICES, ApiToken, Workspace
+from solodesk.accounts.models import TIME_ZONE_CHOICES, ApiToken, User, Workspace
 from solodesk.accounts.services import workspace_create
 from solodesk.core.money import CURRENCY_CHOICES
 
@@ -39,6 +40,8 @@ class WorkspaceForm(forms.ModelForm):
             "payment_terms_days",
             "payment_details",
         ]
+        labels = {"payment_terms_days": "Payment terms (days)"}
+        help_texts = {"payment_terms_days": "Days between an invoice's issue and due dates."}
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
             "payment_details": forms.Textarea(attrs={"rows": 3}),
@@ -49,3 +52,17 @@ class ApiTokenForm(forms.ModelForm):
     class Meta:
         model = ApiToken
         fields = ["name"]
+
+
+class AdminUserCreationForm(auth_forms.AdminUserCreationForm):
+    """Django admin's "add user" form for the e-mail-only user (there is no username)."""
+
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class AdminUserChangeForm(auth_forms.UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"

@@ -55,7 +55,7 @@ def workspace_update(*, workspace: Workspace, **fields: Any) -> Workspace:
         if field not in WORKSPACE_FIELDS:
             raise ApplicationError(f"Unknown workspace field {field!r}")
         setattr(workspace, field, value)
-    workspace.full_clean()
+    workspace.full_clean(validate_unique=False)
     workspace.save()
     return workspace
 

@@ -8,7 +8,8 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 
 from solodesk.accounts.models import Membership, Workspace
 from solodesk.accounts.selectors import membership_get_current
@@ -33,12 +34,12 @@ def set_current_membership(request: HttpRequest, membership: Membership | None) 
     setattr(request, _CACHE_ATTR, membership)
 
 
-def workspace_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def workspace_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Log-in required, and `request.workspace` / `request.membership` set to real objects."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         membership = current_membership(request)
         if membership is None:
             raise Http404("You are not a member of any workspace.")
@@ -49,10 +50,10 @@ def workspace_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     return wrapper
 
 
-def owner_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def owner_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @workspace_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.membership.role != Membership.Role.OWNER:  # type: ignore[attr-defined]
             raise Http404("Only the workspace owner can do this.")
         return view(request, *args, **kwargs)

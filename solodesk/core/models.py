@@ -70,4 +70,4 @@ class Job(BaseModel):
 
     @property
     def result_name(self) -> str:
-        return self.result_file.name.rsplit("/", 1)[-1] if self.result_file else ""
+        return (self.result_file.name or "").rsplit("/", 1)[-1]

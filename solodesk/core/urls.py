@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from solodesk.core import views
 
 app_name = "core"
-urlpatterns: list = []
+urlpatterns = [
+    path("jobs/<uuid:public_id>/", views.job_detail, name="job_detail"),
+    path("jobs/<uuid:public_id>/progress/", views.job_progress, name="job_progress"),
+    path("jobs/<uuid:public_id>/download/", views.job_download, name="job_download"),
+]
