@@ -26,8 +26,10 @@ SETTINGS = "solodesk.config.settings.production"
 def _django_setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
     import django
+    from django.apps import apps
 
-    django.setup()
+    if not apps.ready:  # already set up when called from a test
+        django.setup()
 
 
 def _manage(*args: str) -> None:
@@ -37,9 +39,16 @@ def _manage(*args: str) -> None:
     call_command(*args)
 
 
-def _web_command(host: str, port: int, workers: int | None, threads: int) -> list[str]:
+def _gunicorn_has_control_socket() -> bool:
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS)
+
+
+def web_command(host: str, port: int, workers: int | None = None, threads: int = 4) -> list[str]:
+    """The gunicorn command line of one web replica (also used by the integration tests)."""
     workers = workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
-    return [
+    command = [
         sys.executable,
         "-m",
         "gunicorn",
@@ -59,9 +68,14 @@ def _web_command(host: str, port: int, workers: int | None, threads: int) -> lis
         "--access-logfile",
         "-",
     ]
+    if _gunicorn_has_control_socket():
+        # gunicorn >= 24 opens a control socket at one fixed path per user by default: two
+        # replicas on one machine would fight over it, and nothing here uses it.
+        command.append("--no-control-socket")
+    return command
 
 
-def _worker_command(concurrency: int | None) -> list[str]:
+def worker_command(concurrency: int | None = None) -> list[str]:
     command = [
         sys.executable,
         "-m",
@@ -77,7 +91,7 @@ def _worker_command(concurrency: int | None) -> list[str]:
     return command
 
 
-def _beat_command() -> list[str]:
+def beat_command() -> list[str]:
     from django.conf import settings
 
     return [
@@ -108,35 +122,43 @@ def _prepare_embedded() -> None:
     call_command("collectstatic", interactive=False, verbosity=0)
 
 
-def _supervise(processes: dict[str, subprocess.Popen[bytes]]) -> int:
+class _StopSignals:
+    """Counts Ctrl-C / SIGTERM: the first stops the processes gracefully, a second one kills
+    them. Installed before any process starts, so an early Ctrl-C cannot orphan one."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        signal.signal(signal.SIGINT, self)
+        signal.signal(signal.SIGTERM, self)
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.count += 1
+
+
+def _supervise(processes: dict[str, subprocess.Popen[bytes]], stop: _StopSignals) -> int:
     """Wait until Ctrl-C (or SIGTERM) or until one process exits; then stop them all."""
-    stopping = False
-
-    def _stop(signum, frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
     exit_code = 0
-    while not stopping:
-        for name, process in processes.items():
-            code = process.poll()
-            if code is not None:
-                print(f"solodesk: {name} exited with status {code}; stopping", flush=True)
-                exit_code = code or 1
-                stopping = True
-                break
+    while not stop.count:
+        exited = [(name, p.returncode) for name, p in processes.items() if p.poll() is not None]
+        if exited:
+            name, code = exited[0]
+            print(f"solodesk: {name} exited with status {code}; stopping", flush=True)
+            exit_code = code or 1
+            break
         time.sleep(0.3)
     for process in processes.values():
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
+    # A worker finishes its current task before it exits; give it a little time, then kill:
+    # the job's row stays `running` and the stale-job sweeper hands it out again.
     deadline = time.monotonic() + 15
-    for process in processes.values():
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
+    seen = stop.count
+    while any(p.poll() is None for p in processes.values()):
+        if time.monotonic() > deadline or stop.count > max(seen, 1):
+            for process in processes.values():
+                if process.poll() is None:
+                    process.kill()
+        time.sleep(0.1)
     print("solodesk: stopped", flush=True)
     return exit_code
 
@@ -145,48 +167,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     _prepare_embedded()
     from django.conf import settings
 
+    from solodesk.accounts.models import User
+
     host = args.host or os.environ.get("HOST", "127.0.0.1")
     port = args.port or int(os.environ.get("PORT", "8000"))
+    has_demo_user = User.objects.filter(email=DEMO_EMAIL).exists()
+    database = settings.DATABASES["default"]["NAME"]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"]}
+    stop = _StopSignals()
     processes = {
-        "web": subprocess.Popen(_web_command(host, port, args.workers, args.threads), env=env),
+        "web": subprocess.Popen(web_command(host, port, args.workers, args.threads), env=env),
         # The worker runs at a lower CPU priority: background work never slows pages down.
         "worker": subprocess.Popen(
-            ["nice", "-n", "10", *_worker_command(args.concurrency)], env=env
+            ["nice", "-n", "10", *worker_command(args.concurrency)], env=env
         ),
-        "beat": subprocess.Popen(_beat_command(), env=env),
+        "beat": subprocess.Popen(beat_command(), env=env),
     }
     shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+    demo_line = f"  Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}\n" if has_demo_user else ""
     print(
         "\n"
         f"  Solodesk is running at http://{shown_host}:{port}/\n"
-        f"  Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
-        f"  Database: {settings.DATABASES['default']['NAME']}\n"
+        f"{demo_line}"
+        f"  Database: {database}\n"
         "  Press Ctrl-C to stop the web server, the worker and the scheduler.\n",
         flush=True,
     )
-    return _supervise(processes)
+    return _supervise(processes, stop)
 
 
 def cmd_web(args: argparse.Namespace) -> int:
     _django_setup()
     host = args.host or os.environ.get("HOST", "127.0.0.1")
     port = args.port or int(os.environ.get("PORT", "8000"))
-    command = _web_command(host, port, args.workers, args.threads)
+    command = web_command(host, port, args.workers, args.threads)
     os.execv(command[0], command)  # noqa: S606
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _django_setup()
-    command = _worker_command(args.concurrency)
+    command = worker_command(args.concurrency)
     os.execv(command[0], command)  # noqa: S606
     return 0
 
 
 def cmd_beat(args: argparse.Namespace) -> int:
     _django_setup()
-    command = _beat_command()
+    command = beat_command()
     os.execv(command[0], command)  # noqa: S606
     return 0
 
@@ -218,28 +246,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_createuser(args: argparse.Namespace) -> int:
     _django_setup()
+    from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
 
+    from solodesk.accounts.models import User
     from solodesk.accounts.selectors import membership_get_current
     from solodesk.accounts.services import api_token_create, user_create
     from solodesk.core.exceptions import ApplicationError
 
+    email = args.email.strip().lower()
+    business_name = args.business_name.strip()
+    problems = []
     try:
-        validate_email(args.email)
+        validate_email(email)
     except ValidationError:
-        print(f"error: {args.email!r} is not a valid e-mail address", file=sys.stderr)
-        return 2
-    if len(args.password) < 8:
-        print("error: the password must have at least 8 characters", file=sys.stderr)
-        return 2
-    if not args.business_name.strip():
-        print("error: --business-name cannot be empty", file=sys.stderr)
+        problems.append(f"{args.email!r} is not a valid e-mail address.")
+    try:
+        # The same rules as the sign-up page (length, common passwords, similar to e-mail).
+        validate_password(args.password, user=User(email=email))
+    except ValidationError as error:
+        problems.extend(error.messages)
+    if not business_name:
+        problems.append("--business-name cannot be empty.")
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
-        user = user_create(
-            email=args.email, password=args.password, business_name=args.business_name.strip()
-        )
+        user = user_create(email=email, password=args.password, business_name=business_name)
     except ApplicationError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 1
@@ -250,6 +285,7 @@ def cmd_createuser(args: argparse.Namespace) -> int:
         _, raw_token = api_token_create(
             workspace=membership.workspace, user=user, name="Created with solodesk createuser"
         )
+        # Alone on the last line, so a script can take it with `tail -n 1`.
         print(raw_token)
     return 0
 

@@ -30,3 +30,14 @@ def client_get(*, workspace: Workspace, public_id: UUID | str) -> Client:
 
 def client_choices(*, workspace: Workspace) -> QuerySet[Client]:
     return Client.objects.filter(workspace=workspace, is_archived=False).order_by("name", "pk")
+
+
+def client_choices_including(
+    *, workspace: Workspace, public_id: UUID | str | None = None
+) -> QuerySet[Client]:
+    """The active clients, plus one that may be archived (the client a project already has,
+    or the one a list is filtered by), so a form or a filter can still show it."""
+    condition = Q(is_archived=False)
+    if public_id:
+        condition |= Q(public_id=public_id)
+    return Client.objects.filter(condition, workspace=workspace).order_by("name", "pk")

@@ -24,12 +24,14 @@ def _configure_filesystem_broker() -> None:
         return
     queue_dir = settings.CELERY_BROKER_DIR / "queue"
     processed_dir = settings.CELERY_BROKER_DIR / "processed"
-    for folder in (queue_dir, processed_dir):
+    control_dir = settings.CELERY_BROKER_DIR / "control"
+    for folder in (queue_dir, processed_dir, control_dir):
         folder.mkdir(parents=True, exist_ok=True)
     app.conf.broker_transport_options = {
         "data_folder_in": str(queue_dir),
         "data_folder_out": str(queue_dir),
         "processed_folder": str(processed_dir),
+        "control_folder": str(control_dir),
         "store_processed": False,
     }
 

@@ -1,3 +1,122 @@
-from ninja import Router
+"""Jobs in the API, and the JSON types every router shares.
+
+A job is visible only to the user who started it (`job_get` scopes by owner): anyone
+else, a member of the same workspace included, gets the same 404 as for a job that does
+not exist.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+from django.http import FileResponse, Http404, HttpRequest
+from django.urls import reverse
+from ninja import Field, Router, Schema
+from pydantic import PlainSerializer, WithJsonSchema
+
+from solodesk.core.exceptions import ApplicationError
+from solodesk.core.models import Job
+from solodesk.core.selectors import job_get
+
+# --- Shared JSON types ----------------------------------------------------------------
+# Amounts leave as strings with exactly two decimals ("95.00"), never as floats, whether
+# the value came from the database or was just typed in by the caller.
+DecimalString = Annotated[
+    Decimal,
+    PlainSerializer(lambda value: str(value.quantize(Decimal("0.01"))), return_type=str),
+    WithJsonSchema({"type": "string", "format": "decimal", "examples": ["95.00"]}),
+]
+# In UTC with an explicit offset ("+00:00"), never a bare "Z" or a naive time, whether
+# the value came from the database or was just sent in another offset.
+IsoDatetime = Annotated[
+    dt.datetime,
+    PlainSerializer(lambda value: value.astimezone(dt.UTC).isoformat(), return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+T = TypeVar("T")
+
+
+def omittable(**kwargs: Any) -> Any:
+    """The default of a PATCH field that may be left out but not sent as null: the type
+    stays non-nullable, so an explicit null is a 422 naming the field, while pydantic does
+    not validate the default. (Typed `Any` so the checker accepts it for any field type.)"""
+    return Field(None, **kwargs)
+
+
+def referenced(getter: Callable[..., T], *, field: str, message: str, **lookup: Any) -> T:
+    """Load an object named in a request body (`client_id`, `project_id`) through its
+    workspace-scoped selector. Unlike an id in the URL, a bad reference is an error in
+    the body, so it is a 400 that names the field, with the same words whether the object
+    does not exist or belongs to another workspace."""
+    try:
+        return getter(**lookup)
+    except Http404:
+        raise ApplicationError.for_field(field, message) from None
+
+
+# --- Jobs ---------------------------------------------------------------------------------
 
 router = Router(tags=["jobs"])
+
+
+class JobOut(Schema):
+    id: UUID
+    kind: str
+    status: str
+    progress: int
+    result_url: str | None
+    error: str | None
+    created_at: IsoDatetime
+    finished_at: IsoDatetime | None
+
+    @staticmethod
+    def resolve_id(job: Job) -> UUID:
+        return job.public_id
+
+    @staticmethod
+    def resolve_result_url(job: Job) -> str | None:
+        if job.status != Job.Status.SUCCEEDED or not job.result_file:
+            return None
+        return reverse("api-v1:job_result", kwargs={"job_id": job.public_id})
+
+    @staticmethod
+    def resolve_error(job: Job) -> str | None:
+        return job.error or None
+
+
+@router.get("/{uuid:job_id}", response=JobOut, url_name="job_detail")
+def job_detail(request: HttpRequest, job_id: UUID) -> Job:
+    return job_get(workspace=request.workspace, owner=request.user, public_id=job_id)  # type: ignore[attr-defined,arg-type]
+
+
+@router.get(
+    "/{uuid:job_id}/result",
+    url_name="job_result",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The job's result file (a CSV for exports).",
+                "content": {"application/octet-stream": {}},
+            },
+            404: {"description": "No such job of yours, or it has not succeeded."},
+        }
+    },
+)
+def job_result(request: HttpRequest, job_id: UUID) -> FileResponse:
+    job = job_get(workspace=request.workspace, owner=request.user, public_id=job_id)  # type: ignore[attr-defined,arg-type]
+    if job.status != Job.Status.SUCCEEDED or not job.result_file:
+        raise Http404("The job has no result yet.")
+    try:
+        file = job.result_file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The job's result file is gone.") from None
+    return FileResponse(
+        file,
+        as_attachment=True,
+        filename=job.result_name,
+        content_type=job.result_content_type or "application/octet-stream",
+    )

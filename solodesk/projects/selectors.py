@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from solodesk.accounts.models import Workspace
@@ -35,6 +35,21 @@ def project_get(*, workspace: Workspace, public_id: UUID | str) -> Project:
 def project_choices(*, workspace: Workspace) -> QuerySet[Project]:
     return (
         Project.objects.filter(workspace=workspace, is_archived=False, client__is_archived=False)
+        .select_related("client")
+        .order_by("client__name", "name", "pk")
+    )
+
+
+def project_choices_including(
+    *, workspace: Workspace, public_id: UUID | str | None = None
+) -> QuerySet[Project]:
+    """The projects time can be booked on, plus one that may be archived (the project an
+    entry already has), so editing an old entry does not force a new project on it."""
+    condition = Q(is_archived=False, client__is_archived=False)
+    if public_id:
+        condition |= Q(public_id=public_id)
+    return (
+        Project.objects.filter(condition, workspace=workspace)
         .select_related("client")
         .order_by("client__name", "name", "pk")
     )

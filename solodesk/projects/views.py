@@ -1,1 +1,130 @@
-"""Web views; see urls.py."""
+"""Project pages: list (filter by client, search, archived), create, edit, archive."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from solodesk.accounts.workspace import workspace_required
+from solodesk.clients.selectors import client_choices_including
+from solodesk.core.exceptions import ApplicationError
+from solodesk.projects import selectors, services
+from solodesk.projects.forms import ProjectForm
+
+PAGE_SIZE = 50
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+def _uuid_or_none(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except (TypeError, ValueError):
+        return None
+
+
+@workspace_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    # Queries: session, user (+ timer), membership (+ workspace), the clients of the filter
+    # menu, COUNT, one page of rows joined with their client (the effective rate needs it).
+    workspace = request.workspace
+    search = request.GET.get("q", "").strip()
+    show_archived = request.GET.get("archived") == "1"
+    client_id = _uuid_or_none(request.GET.get("client", ""))
+    clients = list(client_choices_including(workspace=workspace, public_id=client_id))
+    projects = selectors.project_list(
+        workspace=workspace,
+        include_archived=show_archived,
+        client_public_id=client_id,
+        search=search,
+    )
+    page = Paginator(projects, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "projects/project_list.html",
+        {
+            "nav": "projects",
+            "page": page,
+            "q": search,
+            "show_archived": show_archived,
+            "clients": clients,
+            "client_id": client_id or "",
+        },
+    )
+
+
+@workspace_required
+def project_new(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace
+    if request.method == "POST":
+        form = ProjectForm(request.POST, workspace=workspace)
+        if form.is_valid():
+            try:
+                project = services.project_create(workspace=workspace, **form.cleaned_data)
+            except (ApplicationError, ValidationError) as error:
+                form.add_service_error(error)
+            else:
+                messages.success(request, f"Project “{project.name}” created.")
+                return redirect(_next_url(request, reverse("projects:list")))
+    else:
+        form = ProjectForm(
+            workspace=workspace, initial={"client": _uuid_or_none(request.GET.get("client", ""))}
+        )
+    return render(
+        request,
+        "projects/project_form.html",
+        {"nav": "projects", "form": form, "project": None},
+        status=400 if form.errors else 200,
+    )
+
+
+@workspace_required
+def project_edit(request: HttpRequest, public_id) -> HttpResponse:
+    workspace = request.workspace
+    project = selectors.project_get(workspace=workspace, public_id=public_id)
+    if request.method == "POST":
+        form = ProjectForm(request.POST, instance=project, workspace=workspace)
+        if form.is_valid():
+            try:
+                project = services.project_update(project=project, **form.cleaned_data)
+            except (ApplicationError, ValidationError) as error:
+                form.add_service_error(error)
+            else:
+                messages.success(request, f"Project “{project.name}” saved.")
+                return redirect(_next_url(request, reverse("projects:list")))
+    else:
+        form = ProjectForm(instance=project, workspace=workspace)
+    return render(
+        request,
+        "projects/project_form.html",
+        {"nav": "projects", "form": form, "project": project},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@workspace_required
+def project_archive(request: HttpRequest, public_id) -> HttpResponse:
+    project = selectors.project_get(workspace=request.workspace, public_id=public_id)
+    archived = request.POST.get("archived", "1") != "0"
+    services.project_archive(project=project, archived=archived)
+    if archived:
+        messages.success(request, f"Project “{project.name}” archived.")
+    else:
+        messages.success(request, f"Project “{project.name}” is active again.")
+    return redirect(_next_url(request, reverse("projects:list")))

@@ -1,1 +1,368 @@
-"""Web views; see urls.py."""
+"""Time pages (entry list, week, entry form) and the timer endpoints.
+
+Pages run in the workspace's time zone, so every time shown or typed is the workspace's
+wall-clock time. Timer POSTs answer an htmx request with the header timer partial (plus the
+messages, swapped out of band) and any other request with a redirect back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from solodesk.accounts.models import User, Workspace
+from solodesk.accounts.workspace import workspace_required
+from solodesk.core.exceptions import ApplicationError
+from solodesk.projects.selectors import project_list
+from solodesk.timetracking import selectors, services
+from solodesk.timetracking.forms import (
+    TimeEntryFilterForm,
+    TimeEntryForm,
+    TimerStartForm,
+    TimerStopForm,
+)
+from solodesk.timetracking.models import RunningTimer, TimeEntry
+from solodesk.timetracking.templatetags.timefmt import duration
+
+PAGE_SIZE = 50
+
+
+def workspace_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponseBase]:
+    """`workspace_required`, and the view (and its template) run in the workspace's time zone."""
+
+    @workspace_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with timezone.override(_workspace(request).tzinfo):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _workspace(request: HttpRequest) -> Workspace:
+    return request.workspace  # type: ignore[attr-defined,no-any-return]
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _safe_url(request: HttpRequest, candidate: str | None) -> str | None:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return None
+
+
+def _week_url(day: dt.date | None = None) -> str:
+    url = reverse("timetracking:week")
+    return f"{url}?date={day.isoformat()}" if day else url
+
+
+def _local_date(value: dt.datetime) -> dt.date:
+    return timezone.localtime(value).date()
+
+
+class _CountedPaginator(Paginator):
+    """A paginator told its count: the entry list's summary query already counted the rows
+    together with the totals, so no separate COUNT(*) is needed."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+# --- Entry list and export --------------------------------------------------------------
+
+
+def _filter_form(request: HttpRequest, data: Any) -> TimeEntryFilterForm:
+    # All of the workspace's projects, archived ones too (old time is still filtered by
+    # them), each joined with its client: one query builds both menus.
+    projects = list(project_list(workspace=request.workspace, include_archived=True))  # type: ignore[attr-defined]
+    return TimeEntryFilterForm(data, projects=projects)
+
+
+@require_GET
+@workspace_page
+def entry_list(request: HttpRequest) -> HttpResponse:
+    # Queries: session, user (+ timer), membership (+ workspace), the projects (+ clients) of
+    # the filter menus, the summary (count, total, billable), one page of entries (+ project,
+    # client, user) and the tags of that page.
+    workspace = _workspace(request)
+    form = _filter_form(request, request.GET or None)
+    filters = form.to_filters()
+    summary = selectors.time_entry_summary(workspace=workspace, filters=filters)
+    entries = selectors.time_entry_list(workspace=workspace, filters=filters)
+    page = _CountedPaginator(entries, PAGE_SIZE, count=summary["count"]).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "timetracking/entry_list.html",
+        {
+            "nav": "entries",
+            "form": form,
+            "page": page,
+            "summary": summary,
+            "export_params": form.as_query(),
+        },
+    )
+
+
+@require_POST
+@workspace_page
+def export(request: HttpRequest) -> HttpResponse:
+    form = _filter_form(request, request.POST)
+    if not form.is_valid():
+        messages.error(request, "Check the filters: the export was not started.")
+        return redirect("timetracking:entry_list")
+    job = services.time_entries_export_start(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        user=_user(request),
+        filters_params=form.to_filters().as_params(),
+    )
+    return redirect(reverse("core:job_detail", args=[job.public_id]))
+
+
+# --- Week ---------------------------------------------------------------------------------
+
+
+def _parse_date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@require_GET
+@workspace_page
+def week(request: HttpRequest) -> HttpResponse:
+    # Queries: session, user (+ timer), membership (+ workspace), the daily totals, the
+    # week's entries (+ project, client, user), their tags, and the projects of the
+    # start-timer menu.
+    workspace = _workspace(request)
+    today = timezone.localdate()
+    day = _parse_date(request.GET.get("date")) or today
+    the_week = selectors.time_entry_week(workspace=workspace, day=day, user=_user(request))
+    return render(
+        request,
+        "timetracking/week.html",
+        {
+            "nav": "week",
+            "week": the_week,
+            "today": today,
+            "is_this_week": the_week.start == selectors.week_start(today),
+            "start_form": TimerStartForm(workspace=workspace),
+            "stop_form": TimerStopForm(workspace=workspace),
+        },
+    )
+
+
+# --- Entries -----------------------------------------------------------------------------
+
+
+def _save_entry(request: HttpRequest, form: TimeEntryForm, entry: TimeEntry | None) -> TimeEntry:
+    data = form.cleaned_data
+    project = data["project"]
+    fields = {
+        "project": project,
+        "started_at": data["started_at"],
+        "ended_at": data["ended_at"],
+        "description": data["description"],
+        "tags": data["tags"],
+    }
+    if entry is None:
+        return services.time_entry_create(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            user=_user(request),
+            is_billable=data["billable"],
+            **fields,
+        )
+    billable = data["billable"]
+    return services.time_entry_update(
+        entry=entry,
+        is_billable=project.is_billable if billable is None else billable,
+        **fields,
+    )
+
+
+def _entry_form_page(request: HttpRequest, entry: TimeEntry | None) -> HttpResponse:
+    workspace = _workspace(request)
+    if request.method == "POST":
+        form = TimeEntryForm(request.POST, workspace=workspace, entry=entry)
+        if form.is_valid():
+            try:
+                saved = _save_entry(request, form, entry)
+            except ApplicationError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(
+                    request,
+                    f"Saved {duration(saved.duration_seconds)} on {saved.project.name}.",
+                )
+                default = _week_url(_local_date(saved.started_at))
+                return redirect(_safe_url(request, request.POST.get("next")) or default)
+    elif entry is not None:
+        form = TimeEntryForm(workspace=workspace, entry=entry)
+    else:
+        day = _parse_date(request.GET.get("date")) or timezone.localdate()
+        form = TimeEntryForm(
+            workspace=workspace,
+            initial={"date": day, "project": request.GET.get("project") or None},
+        )
+    return render(
+        request,
+        "timetracking/entry_form.html",
+        {
+            "nav": "entries",
+            "form": form,
+            "entry": entry,
+            "next": _safe_url(request, request.POST.get("next") or request.GET.get("next")),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@workspace_page
+def entry_new(request: HttpRequest) -> HttpResponse:
+    return _entry_form_page(request, None)
+
+
+@workspace_page
+def entry_edit(request: HttpRequest, public_id) -> HttpResponse:
+    entry = selectors.time_entry_get(workspace=_workspace(request), public_id=public_id)
+    return _entry_form_page(request, entry)
+
+
+@workspace_page
+def entry_delete(request: HttpRequest, public_id) -> HttpResponse:
+    """GET asks for confirmation; POST deletes."""
+    entry = selectors.time_entry_get(workspace=_workspace(request), public_id=public_id)
+    if request.method == "POST":
+        day = _local_date(entry.started_at)
+        try:
+            services.time_entry_delete(entry=entry)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("timetracking:entry_edit", public_id=entry.public_id)
+        messages.success(request, "Entry deleted.")
+        return redirect(_safe_url(request, request.POST.get("next")) or _week_url(day))
+    return render(
+        request,
+        "timetracking/entry_confirm_delete.html",
+        {"nav": "entries", "entry": entry},
+    )
+
+
+# --- Timer ---------------------------------------------------------------------------------
+
+
+def _remember_timer(user: User, timer: RunningTimer | None) -> None:
+    """Keep the request's user in step with what the service just did: the header timer is
+    rendered from `user.running_timer`, which the auth backend loaded before the change."""
+    User.running_timer.related.set_cached_value(user, timer)  # type: ignore[attr-defined]
+
+
+def _timer_response(request: HttpRequest, *, fallback: str | None = None) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]
+        response = render(request, "timetracking/_timer_response.html")
+        response["HX-Trigger"] = "timer-changed"
+        return response
+    target = (
+        _safe_url(request, request.POST.get("next"))
+        or fallback
+        or _safe_url(request, request.headers.get("Referer"))
+        or _week_url()
+    )
+    return redirect(target)
+
+
+@require_GET
+@never_cache
+@login_required
+def timer_poll(request: HttpRequest) -> HttpResponse:
+    # Queries: session, user joined with the running timer (+ project, client). The
+    # workspace is never loaded here: the timer row is all the partial needs.
+    return render(request, "timetracking/_timer.html")
+
+
+@require_POST
+@workspace_page
+def timer_start(request: HttpRequest) -> HttpResponse:
+    form = TimerStartForm(request.POST, workspace=_workspace(request))
+    if form.is_valid():
+        try:
+            timer, stopped = services.timer_start(
+                workspace=request.workspace,  # type: ignore[attr-defined]
+                user=_user(request),
+                project=form.cleaned_data["project"],
+                description=form.cleaned_data["description"],
+                switch=form.cleaned_data["switch"],
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            _remember_timer(_user(request), timer)
+            text = f"Timer started on {timer.project.name}."
+            if stopped is not None:
+                saved = f"Saved {duration(stopped.duration_seconds)} on {stopped.project.name}."
+                text = f"{saved} {text}"
+            messages.success(request, text)
+    else:
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                messages.error(request, message)
+    return _timer_response(request)
+
+
+@require_POST
+@workspace_page
+def timer_stop(request: HttpRequest) -> HttpResponse:
+    form = TimerStopForm(request.POST, workspace=_workspace(request))
+    if not form.is_valid():
+        messages.error(request, "Write the time you stopped as a date and a time.")
+        return _timer_response(request)
+    try:
+        entry = services.timer_stop(
+            user=_user(request),
+            ended_at=form.cleaned_data["ended_at"],
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        # A timer left running too long is stopped at a chosen time: the week page asks.
+        fallback = _week_url() + "#stop-timer" if "ended_at" in error.errors else None
+        return _timer_response(request, fallback=fallback)
+    _remember_timer(_user(request), None)
+    messages.success(request, f"Saved {duration(entry.duration_seconds)} on {entry.project.name}.")
+    return _timer_response(request)
+
+
+@require_POST
+@workspace_page
+def timer_discard(request: HttpRequest) -> HttpResponse:
+    try:
+        services.timer_discard(user=_user(request))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        _remember_timer(_user(request), None)
+        messages.success(request, "Timer discarded.")
+    return _timer_response(request)
