@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     CurrencyCode = str
 else:
     CurrencyCode = Literal[tuple(CURRENCIES)]  # an enum of the codes in the OpenAPI schema
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)]
 TaxId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]

@@ -1,0 +1,573 @@
+"""The time entries API: /api/v1/time-entries."""
+
+import datetime as dt
+
+import pytest
+from django.test import Client as DjangoClient
+from django.utils import timezone
+
+from solodesk.core.models import Job
+from solodesk.projects.models import Project
+from solodesk.tests.factories import ProjectFactory, TagFactory, TimeEntryFactory
+from solodesk.timetracking.models import TimeEntry
+
+URL = "/api/v1/time-entries"
+EXPORT_TASK = "solodesk.timetracking.tasks.time_entries_export_task"
+# Monday 2 March 2026, 10:00 in Brussels (the factories' workspace time zone, UTC+1).
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def detail_url(entry: TimeEntry) -> str:
+    return f"{URL}/{entry.public_id}"
+
+
+def as_json(entry: TimeEntry) -> dict:
+    entry = TimeEntry.objects.select_related("project__client", "user").get(pk=entry.pk)
+    return {
+        "id": str(entry.public_id),
+        "project_id": str(entry.project.public_id),
+        "project_name": entry.project.name,
+        "client_id": str(entry.project.client.public_id),
+        "client_name": entry.project.client.name,
+        "user_email": entry.user.email,
+        "started_at": entry.started_at.isoformat(),
+        "ended_at": entry.ended_at.isoformat(),
+        "duration_seconds": entry.duration_seconds,
+        "description": entry.description,
+        "billable": entry.is_billable,
+        "invoiced": entry.invoiced_at is not None,
+        "tags": sorted(tag.name for tag in entry.tags.all()),
+        "created_at": entry.created_at.isoformat(),
+        "updated_at": entry.updated_at.isoformat(),
+    }
+
+
+@pytest.fixture
+def project(owner):
+    return ProjectFactory(client__workspace=owner.workspace, name="Website")
+
+
+def make_entry(owner, project, *, hours_after_start: float = 0, tags=(), **fields) -> TimeEntry:
+    started_at = START + dt.timedelta(hours=hours_after_start)
+    entry = TimeEntryFactory(project=project, user=owner.user, started_at=started_at, **fields)
+    if tags:
+        entry.tags.set([TagFactory(workspace=project.workspace, name=name) for name in tags])
+    return entry
+
+
+def post(persona, url, payload):
+    return persona.api().post(url, payload, content_type="application/json")
+
+
+def patch(persona, url, payload):
+    return persona.api().patch(url, payload, content_type="application/json")
+
+
+# --- List -----------------------------------------------------------------------------
+
+
+def test_list_returns_the_workspaces_entries_newest_first(owner, stranger, project):
+    older = make_entry(owner, project, tags=["design", "call"])
+    newer = make_entry(owner, project, hours_after_start=24)
+    TimeEntryFactory(project__client__workspace=stranger.workspace, user=stranger.user)
+
+    response = owner.api().get(URL)
+
+    assert response.status_code == 200
+    assert response.json() == {"items": [as_json(newer), as_json(older)], "count": 2}
+    assert response.json()["items"][1]["tags"] == ["call", "design"]
+    assert response.json()["items"][1]["user_email"] == owner.user.email
+
+
+def test_list_filters_by_client_and_project(owner, project):
+    other_project = ProjectFactory(client=project.client, name="Audit")
+    other_client_project = ProjectFactory(client__workspace=owner.workspace)
+    on_project = make_entry(owner, project, description="on project")
+    make_entry(owner, other_project, description="other project")
+    make_entry(owner, other_client_project, description="other client")
+    api = owner.api()
+
+    by_project = api.get(URL, {"project_id": str(project.public_id)}).json()
+    by_client = api.get(URL, {"client_id": str(project.client.public_id)}).json()
+
+    assert [item["id"] for item in by_project["items"]] == [str(on_project.public_id)]
+    assert sorted(item["description"] for item in by_client["items"]) == [
+        "on project",
+        "other project",
+    ]
+
+
+def test_list_filters_by_whole_days_in_the_workspace_time_zone(owner, project):
+    # 23:30 UTC on Sunday 1 March is 00:30 on Monday 2 March in Brussels.
+    monday_early = make_entry(owner, project, hours_after_start=-9.5)
+    make_entry(owner, project, hours_after_start=-10.5)  # Sunday 23:30 in Brussels
+    tuesday = make_entry(owner, project, hours_after_start=24)
+    make_entry(owner, project, hours_after_start=48)  # Wednesday
+
+    body = owner.api().get(URL, {"date_from": "2026-03-02", "date_to": "2026-03-03"}).json()
+
+    assert [item["id"] for item in body["items"]] == [
+        str(tuesday.public_id),
+        str(monday_early.public_id),
+    ]
+
+
+def test_list_filters_by_billable_and_unbilled(owner, project):
+    billable = make_entry(owner, project, is_billable=True)
+    non_billable = make_entry(owner, project, hours_after_start=1, is_billable=False)
+    make_entry(owner, project, hours_after_start=2, invoiced_at=timezone.now())
+    api = owner.api()
+
+    not_billable = api.get(URL, {"billable": "false"}).json()
+    unbilled = api.get(URL, {"unbilled": "true"}).json()
+
+    assert [item["id"] for item in not_billable["items"]] == [str(non_billable.public_id)]
+    assert [item["id"] for item in unbilled["items"]] == [str(billable.public_id)]
+
+
+def test_list_rejects_a_date_range_that_ends_before_it_starts(owner):
+    response = owner.api().get(URL, {"date_from": "2026-03-05", "date_to": "2026-03-01"})
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"date_to": ["Value error, date_to is before date_from."]}
+
+
+def test_list_rejects_a_malformed_date_naming_it(owner):
+    response = owner.api().get(URL, {"date_from": "March"})
+
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["date_from"]
+
+
+def test_member_sees_the_workspaces_entries(owner, member, project):
+    entry = make_entry(owner, project)
+
+    body = member.api().get(URL).json()
+
+    assert [item["id"] for item in body["items"]] == [str(entry.public_id)]
+
+
+def test_session_authentication_works_for_reads(owner, project):
+    entry = make_entry(owner, project)
+
+    response = owner.client.get(detail_url(entry))
+
+    assert response.status_code == 200
+    assert response.json() == as_json(entry)
+
+
+@pytest.mark.parametrize("rows", [3, 50])
+def test_list_costs_four_queries_whatever_the_number_of_entries(
+    owner, project, rows, django_assert_num_queries
+):
+    projects = [project, ProjectFactory(client__workspace=owner.workspace)]
+    for row in range(rows):
+        make_entry(owner, projects[row % 2], hours_after_start=row, tags=["a", f"t{row}"])
+    api = owner.api()
+
+    # 1. API token joined with its workspace, user and running timer
+    # 2. COUNT of the filtered entries
+    # 3. the page of entries joined with project, client and user
+    # 4. the tags of those entries (one prefetch)
+    with django_assert_num_queries(4):
+        response = api.get(URL)
+
+    assert response.json()["count"] == rows
+    assert response.json()["items"][-1]["tags"] == ["a", "t0"]
+
+
+@pytest.mark.parametrize("rows", [3, 50])
+def test_detail_costs_three_queries_whatever_the_number_of_entries(
+    owner, project, rows, django_assert_num_queries
+):
+    entries = [make_entry(owner, project, hours_after_start=row, tags=["a"]) for row in range(rows)]
+    api = owner.api()
+
+    # 1. API token joined with its workspace, user and running timer
+    # 2. the entry joined with project, client and user, scoped to the workspace
+    # 3. its tags
+    with django_assert_num_queries(3):
+        response = api.get(detail_url(entries[-1]))
+
+    assert response.json()["tags"] == ["a"]
+
+
+# --- Create ---------------------------------------------------------------------------
+
+
+def test_create_from_start_and_end(owner, project):
+    response = post(
+        owner,
+        URL,
+        {
+            "project_id": str(project.public_id),
+            "started_at": "2026-03-02T10:00:00+01:00",
+            "ended_at": "2026-03-02T11:30:00+01:00",
+            "description": "  Kick-off  ",
+            "tags": ["meeting", "design"],
+        },
+    )
+
+    assert response.status_code == 201
+    entry = TimeEntry.objects.get()
+    assert (entry.started_at, entry.duration_seconds, entry.user, entry.project) == (
+        START,
+        5400,
+        owner.user,
+        project,
+    )
+    body = response.json()
+    assert body == as_json(entry)
+    assert (body["started_at"], body["ended_at"]) == (
+        "2026-03-02T09:00:00+00:00",
+        "2026-03-02T10:30:00+00:00",
+    )
+    assert (body["description"], body["tags"], body["billable"], body["invoiced"]) == (
+        "Kick-off",
+        ["design", "meeting"],
+        True,
+        False,
+    )
+
+
+def test_create_from_a_date_and_a_duration_starts_at_nine_local_time(owner, project):
+    response = post(
+        owner,
+        URL,
+        {"project_id": str(project.public_id), "date": "2026-03-02", "duration_seconds": 3600},
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["started_at"], body["ended_at"], body["duration_seconds"]) == (
+        "2026-03-02T08:00:00+00:00",
+        "2026-03-02T09:00:00+00:00",
+        3600,
+    )
+
+
+def test_create_from_a_date_a_duration_and_a_start_time(owner, project):
+    response = post(
+        owner,
+        URL,
+        {
+            "project_id": str(project.public_id),
+            "date": "2026-03-02",
+            "duration_seconds": 1800,
+            "start_time": "14:30",
+        },
+    )
+
+    assert response.status_code == 201
+    assert response.json()["started_at"] == "2026-03-02T13:30:00+00:00"
+
+
+def test_create_takes_billable_from_the_project_unless_given(owner):
+    internal = ProjectFactory(
+        client__workspace=owner.workspace, billing_method=Project.BillingMethod.NON_BILLABLE
+    )
+    payload = {"project_id": str(internal.public_id), "date": "2026-03-02", "duration_seconds": 60}
+
+    by_default = post(owner, URL, payload).json()
+    forced = post(owner, URL, {**payload, "billable": True}).json()
+
+    assert (by_default["billable"], forced["billable"]) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("payload", "errors"),
+    [
+        (
+            {},
+            {
+                "started_at": ["Give started_at and ended_at, or date and duration_seconds."],
+                "date": ["Give started_at and ended_at, or date and duration_seconds."],
+            },
+        ),
+        (
+            {"started_at": "2026-03-02T10:00:00+01:00"},
+            {"ended_at": ["Required with started_at or ended_at."]},
+        ),
+        (
+            {"duration_seconds": 60},
+            {"date": ["Required with date, duration_seconds or start_time."]},
+        ),
+        (
+            {
+                "started_at": "2026-03-02T10:00:00+01:00",
+                "ended_at": "2026-03-02T11:00:00+01:00",
+                "date": "2026-03-02",
+            },
+            {"date": ["Give started_at and ended_at, or date and duration_seconds: not both."]},
+        ),
+    ],
+)
+def test_create_needs_exactly_one_way_of_giving_the_times(owner, project, payload, errors):
+    response = post(owner, URL, {"project_id": str(project.public_id), **payload})
+
+    assert response.status_code == 422
+    assert response.json() == {"message": "Invalid input.", "errors": errors}
+    assert not TimeEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (
+            {"started_at": "2026-03-02T10:00:00", "ended_at": "2026-03-02T11:00:00+01:00"},
+            "started_at",
+        ),
+        ({"date": "2026-03-02", "duration_seconds": 0}, "duration_seconds"),
+        ({"date": "2026-03-02", "duration_seconds": 86401}, "duration_seconds"),
+        ({"date": "2026-02-30", "duration_seconds": 60}, "date"),
+        ({"date": "2026-03-02", "duration_seconds": 60, "tags": ["x"] * 21}, "tags"),
+        ({"date": "2026-03-02", "duration_seconds": 60, "description": "x" * 501}, "description"),
+        ({"date": "2026-03-02", "duration_seconds": 60, "project_id": "nope"}, "project_id"),
+    ],
+)
+def test_create_rejects_invalid_input_naming_the_field(owner, project, payload, field):
+    response = post(owner, URL, {"project_id": str(project.public_id), **payload})
+
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == [field]
+    assert not TimeEntry.objects.exists()
+
+
+def test_create_rejects_an_end_before_the_start(owner, project):
+    response = post(
+        owner,
+        URL,
+        {
+            "project_id": str(project.public_id),
+            "started_at": "2026-03-02T10:00:00+01:00",
+            "ended_at": "2026-03-02T09:00:00+01:00",
+        },
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"ended_at": ["The end must be after the start."]}
+    assert not TimeEntry.objects.exists()
+
+
+def test_create_rejects_a_strangers_project_and_creates_nothing(owner, stranger):
+    strangers_project = ProjectFactory(client__workspace=stranger.workspace)
+
+    response = post(
+        owner,
+        URL,
+        {
+            "project_id": str(strangers_project.public_id),
+            "date": "2026-03-02",
+            "duration_seconds": 60,
+        },
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "Project not found.",
+        "errors": {"project_id": ["Project not found."]},
+    }
+    assert not TimeEntry.objects.exists()
+
+
+# --- Update and delete ----------------------------------------------------------------
+
+
+def test_patch_changes_only_the_fields_sent(owner, project):
+    entry = make_entry(owner, project, description="Before", tags=["old"])
+
+    response = patch(owner, detail_url(entry), {"description": "After"})
+
+    assert response.status_code == 200
+    entry.refresh_from_db()
+    assert (entry.description, entry.started_at, entry.duration_seconds) == (
+        "After",
+        START,
+        5400,
+    )
+    assert response.json() == as_json(entry)
+    assert response.json()["tags"] == ["old"]
+
+
+def test_patch_moves_times_project_tags_and_billable(owner, project):
+    entry = make_entry(owner, project, tags=["old"])
+    other = ProjectFactory(client__workspace=owner.workspace)
+
+    response = patch(
+        owner,
+        detail_url(entry),
+        {
+            "project_id": str(other.public_id),
+            "ended_at": "2026-03-02T12:00:00+01:00",
+            "tags": ["new", "review"],
+            "billable": False,
+        },
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["project_id"], body["duration_seconds"], body["tags"], body["billable"]) == (
+        str(other.public_id),
+        7200,
+        ["new", "review"],
+        False,
+    )
+    entry.refresh_from_db()
+    assert (entry.project, entry.duration_seconds, entry.is_billable) == (other, 7200, False)
+
+
+def test_patch_refuses_null_for_a_required_field(owner, project):
+    entry = make_entry(owner, project)
+
+    response = patch(owner, detail_url(entry), {"started_at": None})
+
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["started_at"]
+
+
+def test_patch_rejects_a_strangers_project_and_changes_nothing(owner, stranger, project):
+    entry = make_entry(owner, project)
+    before = as_json(entry)
+    strangers_project = ProjectFactory(client__workspace=stranger.workspace)
+
+    response = patch(
+        owner,
+        detail_url(entry),
+        {"project_id": str(strangers_project.public_id), "description": "x"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"project_id": ["Project not found."]}
+    assert as_json(entry) == before
+
+
+def test_patch_refuses_an_invoiced_entry(owner, project):
+    entry = make_entry(owner, project, description="Billed", invoiced_at=timezone.now())
+
+    response = patch(owner, detail_url(entry), {"description": "Changed"})
+
+    assert response.status_code == 400
+    assert response.json()["message"] == "This entry is on an invoice and can no longer be changed."
+    entry.refresh_from_db()
+    assert entry.description == "Billed"
+
+
+def test_delete_removes_the_entry(owner, project):
+    entry = make_entry(owner, project)
+
+    response = owner.api().delete(detail_url(entry))
+
+    assert response.status_code == 204
+    assert response.content == b""
+    assert not TimeEntry.objects.exists()
+
+
+def test_delete_refuses_an_invoiced_entry(owner, project):
+    entry = make_entry(owner, project, invoiced_at=timezone.now())
+
+    response = owner.api().delete(detail_url(entry))
+
+    assert response.status_code == 400
+    assert TimeEntry.objects.filter(pk=entry.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "payload"),
+    [("get", None), ("patch", {"description": "Hijacked"}), ("delete", None)],
+)
+def test_stranger_gets_404_and_nothing_changes(owner, stranger, project, method, payload):
+    entry = make_entry(owner, project, tags=["kept"])
+    before = as_json(entry)
+
+    kwargs = {"content_type": "application/json"} if payload is not None else {}
+    response = getattr(stranger.api(), method)(detail_url(entry), payload, **kwargs)
+
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not found."}
+    assert as_json(entry) == before
+
+
+def test_requests_without_a_token_are_401(db):
+    assert DjangoClient().get(URL).status_code == 401
+
+
+# --- Export ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """Stands in for the broker: records what would have been sent, after commit."""
+    sent: list[tuple[int, str]] = []
+    monkeypatch.setattr(
+        "solodesk.core.services._send_to_broker",
+        lambda job_id, task_name: sent.append((job_id, task_name)),
+    )
+    return sent
+
+
+def test_export_returns_202_and_enqueues_the_job_after_commit(
+    owner, project, broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = post(
+            owner,
+            f"{URL}/export",
+            {
+                "project_id": str(project.public_id),
+                "date_from": "2026-03-01",
+                "date_to": "2026-03-31",
+                "billable": True,
+                "unbilled": True,
+            },
+        )
+
+    assert response.status_code == 202
+    job = Job.objects.get()
+    assert response.json() == {
+        "job_id": str(job.public_id),
+        "job_url": f"/api/v1/jobs/{job.public_id}",
+    }
+    assert (job.workspace, job.owner, job.kind, job.status) == (
+        owner.workspace,
+        owner.user,
+        Job.Kind.TIME_ENTRIES_EXPORT,
+        Job.Status.QUEUED,
+    )
+    assert job.params == {
+        "project_id": str(project.public_id),
+        "date_from": "2026-03-01",
+        "date_to": "2026-03-31",
+        "billable": "true",
+        "unbilled": "true",
+    }
+    assert len(callbacks) == 1
+    assert broker == [(job.pk, EXPORT_TASK)]
+
+
+def test_export_without_a_body_exports_everything(
+    owner, broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        # No body at all, as `curl -X POST` sends it.
+        response = owner.api().generic("POST", f"{URL}/export")
+
+    assert response.status_code == 202
+    job = Job.objects.get()
+    assert job.params == {}
+    assert broker == [(job.pk, EXPORT_TASK)]
+
+
+def test_export_rejects_invalid_filters_and_creates_no_job(owner, broker):
+    response = post(owner, f"{URL}/export", {"date_from": "yesterday"})
+
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["date_from"]
+    assert not Job.objects.exists()
+    assert broker == []
+
+
+def test_export_without_a_token_is_401_and_creates_no_job(db, broker):
+    response = DjangoClient().post(f"{URL}/export", {}, content_type="application/json")
+
+    assert response.status_code == 401
+    assert not Job.objects.exists()
