@@ -3,6 +3,8 @@ services; another workspace's client is a 404."""
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -10,14 +12,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from solodesk.accounts.models import Workspace
 from solodesk.accounts.workspace import workspace_required
 from solodesk.clients import selectors, services
 from solodesk.clients.forms import ClientForm
 from solodesk.core.exceptions import ApplicationError
 
 PAGE_SIZE = 50
+
+
+def _workspace(request: HttpRequest) -> Workspace:
+    return request.workspace  # type: ignore[attr-defined,no-any-return]
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -36,7 +43,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()
     show_archived = request.GET.get("archived") == "1"
     clients = selectors.client_list(
-        workspace=request.workspace, include_archived=show_archived, search=search
+        workspace=_workspace(request), include_archived=show_archived, search=search
     )
     page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -46,9 +53,10 @@ def client_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @workspace_required
 def client_new(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace
+    workspace = _workspace(request)
     if request.method == "POST":
         form = ClientForm(request.POST)
         if form.is_valid():
@@ -74,11 +82,14 @@ def client_new(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @workspace_required
 def client_edit(request: HttpRequest, public_id) -> HttpResponse:
-    client = selectors.client_get(workspace=request.workspace, public_id=public_id)
+    client = selectors.client_get(workspace=_workspace(request), public_id=public_id)
     if request.method == "POST":
-        form = ClientForm(request.POST, instance=client)
+        # The form validates a copy: a rejected value never shows up as the client's name
+        # on the re-rendered page, and the write itself goes through the service.
+        form = ClientForm(request.POST, instance=copy.copy(client))
         if form.is_valid():
             try:
                 client = services.client_update(client=client, **form.cleaned_data)
@@ -100,7 +111,7 @@ def client_edit(request: HttpRequest, public_id) -> HttpResponse:
 @require_POST
 @workspace_required
 def client_archive(request: HttpRequest, public_id) -> HttpResponse:
-    client = selectors.client_get(workspace=request.workspace, public_id=public_id)
+    client = selectors.client_get(workspace=_workspace(request), public_id=public_id)
     archived = request.POST.get("archived", "1") != "0"
     services.client_archive(client=client, archived=archived)
     if archived:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 
 from django.contrib import messages
@@ -11,8 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from solodesk.accounts.models import Workspace
 from solodesk.accounts.workspace import workspace_required
 from solodesk.clients.selectors import client_choices_including
 from solodesk.core.exceptions import ApplicationError
@@ -20,6 +22,10 @@ from solodesk.projects import selectors, services
 from solodesk.projects.forms import ProjectForm
 
 PAGE_SIZE = 50
+
+
+def _workspace(request: HttpRequest) -> Workspace:
+    return request.workspace  # type: ignore[attr-defined,no-any-return]
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -42,7 +48,7 @@ def _uuid_or_none(value: str) -> str | None:
 def project_list(request: HttpRequest) -> HttpResponse:
     # Queries: session, user (+ timer), membership (+ workspace), the clients of the filter
     # menu, COUNT, one page of rows joined with their client (the effective rate needs it).
-    workspace = request.workspace
+    workspace = _workspace(request)
     search = request.GET.get("q", "").strip()
     show_archived = request.GET.get("archived") == "1"
     client_id = _uuid_or_none(request.GET.get("client", ""))
@@ -68,9 +74,10 @@ def project_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @workspace_required
 def project_new(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace
+    workspace = _workspace(request)
     if request.method == "POST":
         form = ProjectForm(request.POST, workspace=workspace)
         if form.is_valid():
@@ -93,12 +100,14 @@ def project_new(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
 @workspace_required
 def project_edit(request: HttpRequest, public_id) -> HttpResponse:
-    workspace = request.workspace
+    workspace = _workspace(request)
     project = selectors.project_get(workspace=workspace, public_id=public_id)
     if request.method == "POST":
-        form = ProjectForm(request.POST, instance=project, workspace=workspace)
+        # The form validates a copy; the write goes through the service.
+        form = ProjectForm(request.POST, instance=copy.copy(project), workspace=workspace)
         if form.is_valid():
             try:
                 project = services.project_update(project=project, **form.cleaned_data)
@@ -120,7 +129,7 @@ def project_edit(request: HttpRequest, public_id) -> HttpResponse:
 @require_POST
 @workspace_required
 def project_archive(request: HttpRequest, public_id) -> HttpResponse:
-    project = selectors.project_get(workspace=request.workspace, public_id=public_id)
+    project = selectors.project_get(workspace=_workspace(request), public_id=public_id)
     archived = request.POST.get("archived", "1") != "0"
     services.project_archive(project=project, archived=archived)
     if archived:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from solodesk.accounts.models import User, Workspace
 from solodesk.accounts.workspace import workspace_required
@@ -96,7 +96,7 @@ class _CountedPaginator(Paginator):
 def _filter_form(request: HttpRequest, data: Any) -> TimeEntryFilterForm:
     # All of the workspace's projects, archived ones too (old time is still filtered by
     # them), each joined with its client: one query builds both menus.
-    projects = list(project_list(workspace=request.workspace, include_archived=True))  # type: ignore[attr-defined]
+    projects = list(project_list(workspace=_workspace(request), include_archived=True))
     return TimeEntryFilterForm(data, projects=projects)
 
 
@@ -135,7 +135,7 @@ def export(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Check the filters: the export was not started.")
         return redirect("timetracking:entry_list")
     job = services.time_entries_export_start(
-        workspace=request.workspace,  # type: ignore[attr-defined]
+        workspace=_workspace(request),
         user=_user(request),
         filters_params=form.to_filters().as_params(),
     )
@@ -191,7 +191,7 @@ def _save_entry(request: HttpRequest, form: TimeEntryForm, entry: TimeEntry | No
     }
     if entry is None:
         return services.time_entry_create(
-            workspace=request.workspace,  # type: ignore[attr-defined]
+            workspace=_workspace(request),
             user=_user(request),
             is_billable=data["billable"],
             **fields,
@@ -241,17 +241,20 @@ def _entry_form_page(request: HttpRequest, entry: TimeEntry | None) -> HttpRespo
     )
 
 
+@require_http_methods(["GET", "POST"])
 @workspace_page
 def entry_new(request: HttpRequest) -> HttpResponse:
     return _entry_form_page(request, None)
 
 
+@require_http_methods(["GET", "POST"])
 @workspace_page
 def entry_edit(request: HttpRequest, public_id) -> HttpResponse:
     entry = selectors.time_entry_get(workspace=_workspace(request), public_id=public_id)
     return _entry_form_page(request, entry)
 
 
+@require_http_methods(["GET", "POST"])
 @workspace_page
 def entry_delete(request: HttpRequest, public_id) -> HttpResponse:
     """GET asks for confirmation; POST deletes."""
@@ -281,10 +284,14 @@ def _remember_timer(user: User, timer: RunningTimer | None) -> None:
     User.running_timer.related.set_cached_value(user, timer)  # type: ignore[attr-defined]
 
 
-def _timer_response(request: HttpRequest, *, fallback: str | None = None) -> HttpResponse:
+def _timer_response(
+    request: HttpRequest, *, changed: bool, fallback: str | None = None
+) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         response = render(request, "timetracking/_timer_response.html")
-        response["HX-Trigger"] = "timer-changed"
+        if changed:
+            # For pages that show time (the week) and want to refresh when the timer moves.
+            response["HX-Trigger"] = "timer-changed"
         return response
     target = (
         _safe_url(request, request.POST.get("next"))
@@ -308,29 +315,29 @@ def timer_poll(request: HttpRequest) -> HttpResponse:
 @workspace_page
 def timer_start(request: HttpRequest) -> HttpResponse:
     form = TimerStartForm(request.POST, workspace=_workspace(request))
-    if form.is_valid():
-        try:
-            timer, stopped = services.timer_start(
-                workspace=request.workspace,  # type: ignore[attr-defined]
-                user=_user(request),
-                project=form.cleaned_data["project"],
-                description=form.cleaned_data["description"],
-                switch=form.cleaned_data["switch"],
-            )
-        except ApplicationError as error:
-            messages.error(request, error.message)
-        else:
-            _remember_timer(_user(request), timer)
-            text = f"Timer started on {timer.project.name}."
-            if stopped is not None:
-                saved = f"Saved {duration(stopped.duration_seconds)} on {stopped.project.name}."
-                text = f"{saved} {text}"
-            messages.success(request, text)
-    else:
+    if not form.is_valid():
         for field_errors in form.errors.values():
             for message in field_errors:
-                messages.error(request, message)
-    return _timer_response(request)
+                messages.error(request, str(message))
+        return _timer_response(request, changed=False)
+    try:
+        timer, stopped = services.timer_start(
+            workspace=_workspace(request),
+            user=_user(request),
+            project=form.cleaned_data["project"],
+            description=form.cleaned_data["description"],
+            switch=form.cleaned_data["switch"],
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return _timer_response(request, changed=False)
+    _remember_timer(_user(request), timer)
+    text = f"Timer started on {timer.project.name}."
+    if stopped is not None:
+        saved = f"Saved {duration(stopped.duration_seconds)} on {stopped.project.name}."
+        text = f"{saved} {text}"
+    messages.success(request, text)
+    return _timer_response(request, changed=True)
 
 
 @require_POST
@@ -339,20 +346,17 @@ def timer_stop(request: HttpRequest) -> HttpResponse:
     form = TimerStopForm(request.POST, workspace=_workspace(request))
     if not form.is_valid():
         messages.error(request, "Write the time you stopped as a date and a time.")
-        return _timer_response(request)
+        return _timer_response(request, changed=False)
     try:
-        entry = services.timer_stop(
-            user=_user(request),
-            ended_at=form.cleaned_data["ended_at"],
-        )
+        entry = services.timer_stop(user=_user(request), ended_at=form.cleaned_data["ended_at"])
     except ApplicationError as error:
         messages.error(request, error.message)
         # A timer left running too long is stopped at a chosen time: the week page asks.
         fallback = _week_url() + "#stop-timer" if "ended_at" in error.errors else None
-        return _timer_response(request, fallback=fallback)
+        return _timer_response(request, changed=False, fallback=fallback)
     _remember_timer(_user(request), None)
     messages.success(request, f"Saved {duration(entry.duration_seconds)} on {entry.project.name}.")
-    return _timer_response(request)
+    return _timer_response(request, changed=True)
 
 
 @require_POST
@@ -362,7 +366,7 @@ def timer_discard(request: HttpRequest) -> HttpResponse:
         services.timer_discard(user=_user(request))
     except ApplicationError as error:
         messages.error(request, error.message)
-    else:
-        _remember_timer(_user(request), None)
-        messages.success(request, "Timer discarded.")
-    return _timer_response(request)
+        return _timer_response(request, changed=False)
+    _remember_timer(_user(request), None)
+    messages.success(request, "Timer discarded.")
+    return _timer_response(request, changed=True)

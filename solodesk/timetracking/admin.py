@@ -1,0 +1,46 @@
+from django.contrib import admin
+
+from solodesk.timetracking.models import RunningTimer, Tag, TimeEntry
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace"]
+    list_select_related = ["workspace"]
+    search_fields = ["name"]
+    raw_id_fields = ["workspace"]
+    readonly_fields = ["public_id", "created_at", "updated_at"]
+
+
+@admin.register(TimeEntry)
+class TimeEntryAdmin(admin.ModelAdmin):
+    """Entries are created and changed through the app and the API, where the services check
+    the rules (same workspace, end after start, at most 24 h, not yet invoiced); the admin
+    shows them and can delete them, but does not edit them around those checks."""
+
+    list_display = ["started_at", "project", "user", "duration_seconds", "is_billable"]
+    list_filter = ["is_billable", ("invoiced_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["project__client", "user"]
+    search_fields = ["description", "project__name", "project__client__name", "user__email"]
+    date_hierarchy = "started_at"
+    raw_id_fields = ["workspace", "user", "project"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(RunningTimer)
+class RunningTimerAdmin(admin.ModelAdmin):
+    list_display = ["user", "project", "started_at", "workspace"]
+    list_select_related = ["user", "project__client", "workspace"]
+    search_fields = ["user__email", "project__name"]
+    raw_id_fields = ["workspace", "user", "project"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
