@@ -5,13 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from datetime import tzinfo
 from decimal import Decimal
 
 from django.core.files import File
 
 from solodesk.core.models import Job
 from solodesk.core.services import job_set_progress, job_succeed
-from solodesk.timetracking.selectors import TimeEntryFilters, time_entry_list_for_export
+from solodesk.timetracking.selectors import (
+    TimeEntryExportRow,
+    TimeEntryFilters,
+    time_entry_export_chunk,
+    time_entry_list_for_export,
+)
 
 EXPORT_CHUNK_SIZE = 2000
 EXPORT_COLUMNS = [
@@ -31,40 +37,50 @@ EXPORT_COLUMNS = [
 ]
 
 
-def time_entries_export_run(*, job: Job) -> Job:
-    """Stream the entries to a temporary file in chunks (never all rows in memory at once),
-    reporting progress per chunk, then store the file as the job's result. Running it again
-    produces the same file again: the job is idempotent."""
+def _row(entry: TimeEntryExportRow, tz: tzinfo) -> list[object]:
+    started = entry.started_at.astimezone(tz)
+    return [
+        entry.public_id,
+        started.date().isoformat(),
+        started.isoformat(),
+        entry.ended_at.astimezone(tz).isoformat(),
+        (Decimal(entry.duration_seconds) / 3600).quantize(Decimal("0.01")),
+        entry.duration_seconds,
+        entry.client_name,
+        entry.project_name,
+        entry.description,
+        "yes" if entry.is_billable else "no",
+        "yes" if entry.invoiced_at else "no",
+        ";".join(entry.tags),
+        entry.user_email,
+    ]
+
+
+def time_entries_export_run(*, job: Job, chunk_size: int = EXPORT_CHUNK_SIZE) -> Job:
+    """Write the entries to a temporary file on disk chunk by chunk (one chunk of plain
+    rows in memory, whatever the total), report progress after each chunk, then store the
+    file as the job's result. Running it again writes the same file again."""
     workspace = job.workspace
     filters = TimeEntryFilters.from_params(job.params)
-    entries = time_entry_list_for_export(workspace=workspace, filters=filters)
-    total = entries.count()
+    total = time_entry_list_for_export(workspace=workspace, filters=filters).count()
     tz = workspace.tzinfo
     with tempfile.TemporaryFile(mode="w+b") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         writer = csv.writer(text)
         writer.writerow(EXPORT_COLUMNS)
-        for done, entry in enumerate(entries.iterator(chunk_size=EXPORT_CHUNK_SIZE), start=1):
-            started = entry.started_at.astimezone(tz)
-            writer.writerow(
-                [
-                    entry.public_id,
-                    started.date().isoformat(),
-                    started.isoformat(),
-                    entry.ended_at.astimezone(tz).isoformat(),
-                    (Decimal(entry.duration_seconds) / 3600).quantize(Decimal("0.01")),
-                    entry.duration_seconds,
-                    entry.project.client.name,
-                    entry.project.name,
-                    entry.description,
-                    "yes" if entry.is_billable else "no",
-                    "yes" if entry.invoiced_at else "no",
-                    ";".join(tag.name for tag in entry.tags.all()),
-                    entry.user.email,
-                ]
+        done = 0
+        after = None
+        while True:
+            chunk = time_entry_export_chunk(
+                workspace=workspace, filters=filters, after=after, limit=chunk_size
             )
-            if done % EXPORT_CHUNK_SIZE == 0:
+            writer.writerows(_row(entry, tz) for entry in chunk)
+            done += len(chunk)
+            if chunk:
                 job_set_progress(job=job, progress=min(99, done * 100 // max(total, 1)))
+            if len(chunk) < chunk_size:
+                break
+            after = (chunk[-1].started_at, chunk[-1].pk)
         text.flush()
         text.detach()
         raw.seek(0)

@@ -212,3 +212,99 @@ def time_entry_summary(*, workspace: Workspace, filters: TimeEntryFilters) -> di
         "total": totals["total"] or 0,
         "billable": totals["billable"] or 0,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class TimeEntryExportRow:
+    pk: int
+    public_id: UUID
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    duration_seconds: int
+    client_name: str
+    project_name: str
+    description: str
+    is_billable: bool
+    invoiced_at: dt.datetime | None
+    user_email: str
+    tags: tuple[str, ...]
+
+
+_EXPORT_FIELDS = (
+    "pk",
+    "public_id",
+    "started_at",
+    "ended_at",
+    "duration_seconds",
+    "project__client__name",
+    "project__name",
+    "description",
+    "is_billable",
+    "invoiced_at",
+    "user__email",
+)
+
+
+def time_entry_export_chunk(
+    *,
+    workspace: Workspace,
+    filters: TimeEntryFilters,
+    after: tuple[dt.datetime, int] | None,
+    limit: int,
+) -> list[TimeEntryExportRow]:
+    """One chunk of an export, oldest first: the `limit` entries after `after` (the
+    started_at and pk of the previous chunk's last row). Two queries: the entries joined with
+    project, client and user, then their tag names.
+
+    Plain rows, not model instances: a chunk of 2000 costs about a megabyte instead of ~20,
+    and the export runs several times faster. Keyset pagination instead of one long
+    `.iterator()`: on SQLite a read left open keeps the connection on an old snapshot, and
+    the export's next progress write then fails with "database is locked" (no busy timeout
+    helps) once a web request has committed in between."""
+    entries = _filtered(workspace, filters)
+    if after is not None:
+        started_at, pk = after
+        # `started_at >= x` lets the (workspace, started_at) index bound the scan.
+        entries = entries.filter(started_at__gte=started_at).exclude(
+            started_at=started_at, pk__lte=pk
+        )
+    rows = list(entries.order_by("started_at", "pk").values_list(*_EXPORT_FIELDS)[:limit])
+    if not rows:
+        return []
+    tags: dict[int, list[str]] = {}
+    tag_links = (
+        TimeEntry.tags.through.objects.filter(timeentry_id__in=[row[0] for row in rows])
+        .order_by("tag__name")
+        .values_list("timeentry_id", "tag__name")
+    )
+    for entry_id, name in tag_links:
+        tags.setdefault(entry_id, []).append(name)
+    return [
+        TimeEntryExportRow(
+            pk=pk,
+            public_id=public_id,
+            started_at=started_at,
+            ended_at=ended_at,
+            duration_seconds=duration_seconds,
+            client_name=client_name,
+            project_name=project_name,
+            description=description,
+            is_billable=is_billable,
+            invoiced_at=invoiced_at,
+            user_email=user_email,
+            tags=tuple(tags.get(pk, ())),
+        )
+        for (
+            pk,
+            public_id,
+            started_at,
+            ended_at,
+            duration_seconds,
+            client_name,
+            project_name,
+            description,
+            is_billable,
+            invoiced_at,
+            user_email,
+        ) in rows
+    ]
