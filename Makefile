@@ -1,7 +1,7 @@
 # Solodesk — the commands the README names.
 #   make run    install, migrate, load demo data, start web + worker + scheduler
 #   make test   install dev dependencies and run the whole suite
-#   make lint   ruff, import-linter (layers) and mypy
+#   make lint   ruff, import-linter (layers) and mypy (django-stubs)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -36,6 +36,7 @@ lint: install-dev
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) lint-imports
+	$(RUN) mypy solodesk
 
 format: install-dev
 	$(RUN) ruff format .
