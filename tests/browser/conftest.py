@@ -33,10 +33,17 @@ def _ensure_chromium() -> str:
     pytest.fail("Chromium is missing: run `sudo apt-get install chromium` and try again.")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     executable = _ensure_chromium()
+    from django.db import connections
     from playwright.sync_api import sync_playwright
+
+    # While Playwright's sync API runs, code runs in a greenlet with its own context, and
+    # Django's connections opened there are invisible to pytest-django's teardown. Keep
+    # Playwright to this module (scope="module") and close connections on both sides, or
+    # PostgreSQL refuses to drop the test database ("accessed by other users").
+    connections.close_all()
 
     # Playwright's sync API runs an event loop in this thread; the Django ORM calls that
     # tests make around it are still plain synchronous calls.
@@ -47,6 +54,7 @@ def browser():
         )
         yield browser
         browser.close()
+        connections.close_all()
 
 
 @pytest.fixture
