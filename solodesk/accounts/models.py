@@ -13,6 +13,19 @@ from solodesk.core.money import CURRENCY_CHOICES
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
+class TimeRounding:
+    """Choices shared by the workspace's and a project's rounding rule."""
+
+    NONE = "none"
+    UP = "up"
+    NEAREST = "nearest"
+    MODE_CHOICES = [(NONE, "No rounding"), (UP, "Round up"), (NEAREST, "Round to nearest")]
+    MINUTE_CHOICES = [(1, "1 minute"), (6, "6 minutes"), (15, "15 minutes"), (30, "30 minutes")]
+    PER_ENTRY = "entry"
+    PER_LINE = "line"
+    SCOPE_CHOICES = [(PER_ENTRY, "Each entry"), (PER_LINE, "The line's total")]
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -61,6 +74,22 @@ class Workspace(BaseModel):
     payment_terms_days = models.PositiveSmallIntegerField(default=30)
     payment_details = models.TextField(
         blank=True, help_text="Bank account (IBAN/BIC) or other payment instructions."
+    )
+    invoice_number_format = models.CharField(
+        max_length=60,
+        default="{year}-{seq:04d}",
+        help_text="Placeholders: {year}, {seq} (e.g. {seq:04d} for 0007).",
+    )
+    credit_note_number_format = models.CharField(max_length=60, default="CN-{year}-{seq:04d}")
+    # How tracked time becomes billed hours (the raw entries are never changed).
+    time_rounding_mode = models.CharField(
+        max_length=10, choices=TimeRounding.MODE_CHOICES, default=TimeRounding.NONE
+    )
+    time_rounding_minutes = models.PositiveSmallIntegerField(
+        choices=TimeRounding.MINUTE_CHOICES, default=1
+    )
+    time_rounding_scope = models.CharField(
+        max_length=10, choices=TimeRounding.SCOPE_CHOICES, default=TimeRounding.PER_ENTRY
     )
 
     def __str__(self) -> str:

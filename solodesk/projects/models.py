@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from solodesk.accounts.models import TimeRounding
 from solodesk.core.models import BaseModel
 from solodesk.core.money import MoneyField
 
@@ -34,6 +35,16 @@ class Project(BaseModel):
         max_digits=9, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
     budget_amount = MoneyField(null=True, blank=True, validators=[MinValueValidator(0)])
+    # Empty: the workspace's rounding rule applies.
+    time_rounding_mode = models.CharField(
+        max_length=10, choices=TimeRounding.MODE_CHOICES, blank=True, default=""
+    )
+    time_rounding_minutes = models.PositiveSmallIntegerField(
+        choices=TimeRounding.MINUTE_CHOICES, null=True, blank=True
+    )
+    time_rounding_scope = models.CharField(
+        max_length=10, choices=TimeRounding.SCOPE_CHOICES, blank=True, default=""
+    )
     is_archived = models.BooleanField("archived", default=False)
 
     class Meta:

@@ -44,7 +44,17 @@ class TimeEntry(BaseModel):
     description = models.CharField(max_length=500, blank=True)
     is_billable = models.BooleanField("billable", default=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="time_entries")
-    # Set when the entry is billed on an invoice (the invoicing issue links the line).
+    # The invoice line that bills this entry: set when a draft takes the entry (so no other
+    # invoice can), cleared when the draft is deleted or the invoice voided. One column, so
+    # an entry can never be on two invoices at once.
+    invoice_line = models.ForeignKey(
+        "invoicing.InvoiceLine",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="time_entries",
+    )
+    # Set when that invoice is issued: the entry is billed and can no longer change.
     invoiced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

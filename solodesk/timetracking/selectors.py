@@ -69,7 +69,7 @@ def _filtered(workspace: Workspace, filters: TimeEntryFilters) -> QuerySet[TimeE
     if filters.billable is not None:
         qs = qs.filter(is_billable=filters.billable)
     if filters.unbilled:
-        qs = qs.filter(is_billable=True, invoiced_at__isnull=True)
+        qs = qs.filter(is_billable=True, invoice_line__isnull=True, invoiced_at__isnull=True)
     return qs
 
 

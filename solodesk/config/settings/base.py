@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "solodesk.clients",
     "solodesk.projects",
     "solodesk.timetracking",
+    "solodesk.invoicing",
 ]
 
 MIDDLEWARE = [
