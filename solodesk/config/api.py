@@ -20,7 +20,7 @@ api = NinjaAPI(
     title="Solodesk API",
     version="1.0.0",
     description=(
-        "Time tracking, clients and projects for freelancers. Authenticate with "
+        "Time tracking, clients, projects and invoices for freelancers. Authenticate with "
         "`Authorization: Bearer <token>` (create tokens under Settings → API tokens). "
         "Amounts are decimal strings, times ISO 8601 with an offset, ids are UUIDs."
     ),
@@ -81,6 +81,7 @@ def _http_error(request: HttpRequest, exc: NinjaHttpError) -> HttpResponse:
 def _register_routers() -> None:
     from solodesk.clients.api import router as clients_router
     from solodesk.core.api import router as jobs_router
+    from solodesk.invoicing.api import router as invoicing_router
     from solodesk.projects.api import router as projects_router
     from solodesk.timetracking.api import entries_router, timer_router
 
@@ -89,6 +90,7 @@ def _register_routers() -> None:
     api.add_router("/time-entries", entries_router)
     api.add_router("/timer", timer_router)
     api.add_router("/jobs", jobs_router)
+    api.add_router("/invoices", invoicing_router)
 
 
 _register_routers()

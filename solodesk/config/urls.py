@@ -12,4 +12,5 @@ urlpatterns = [
     path("clients/", include("solodesk.clients.urls")),
     path("projects/", include("solodesk.projects.urls")),
     path("time/", include("solodesk.timetracking.urls")),
+    path("invoices/", include("solodesk.invoicing.urls")),
 ]

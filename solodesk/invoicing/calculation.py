@@ -6,8 +6,8 @@
   exceeds the subtotal.
 - Tax is computed per tax-rate group on the group's share of the discounted subtotal, and
   rounded once per group. The discount is shared between groups in proportion to their
-  subtotals; the rounding remainder goes to the largest group, so the shares add up to the
-  discount exactly.
+  subtotals, by the largest remainder method, so the shares add up to the discount exactly
+  and no share exceeds its group's subtotal (no negative tax base).
 - total = subtotal − discount + Σ tax.
 
 These are pure functions: the same inputs always give the same figures, which is what lets
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from solodesk.core.money import quantize
+from solodesk.core.money import CURRENCIES, quantize
 
 HUNDRED = Decimal(100)
 ZERO = Decimal("0.00")
@@ -77,10 +77,20 @@ def _share_discount(
         return []
     if subtotal == 0 or discount == 0:
         return [quantize(ZERO, currency) for _ in group_subtotals]
-    shares = [quantize(discount * group / subtotal, currency) for _rate, group in group_subtotals]
-    remainder = discount - sum(shares, ZERO)
-    largest = max(range(len(group_subtotals)), key=lambda i: (group_subtotals[i][1], -i))
-    shares[largest] += remainder
+    # Largest remainder: every share is first rounded down, then the cents still missing go
+    # one each to the groups with the largest rounding remainders (ties: the larger group,
+    # then the first). A share then never exceeds its group, so no tax base is negative.
+    unit = Decimal(1).scaleb(-CURRENCIES.get(currency, ("", 2))[1])
+    exact = [discount * group / subtotal for _rate, group in group_subtotals]
+    shares = [share.quantize(unit, rounding=ROUND_DOWN) for share in exact]
+    missing = int((discount - sum(shares, ZERO)) / unit)
+    order = sorted(
+        range(len(shares)),
+        key=lambda i: (exact[i] - shares[i], group_subtotals[i][1], -i),
+        reverse=True,
+    )
+    for i in order[:missing]:
+        shares[i] += unit
     return shares
 
 

@@ -21,6 +21,15 @@ EXPECTED_PATHS = {
     "/api/v1/timer/discard": {"post"},
     "/api/v1/jobs/{job_id}": {"get"},
     "/api/v1/jobs/{job_id}/result": {"get"},
+    "/api/v1/invoices": {"get", "post"},
+    "/api/v1/invoices/receivables": {"get"},
+    "/api/v1/invoices/from-time": {"post"},
+    "/api/v1/invoices/{invoice_id}": {"get", "patch", "delete"},
+    "/api/v1/invoices/{invoice_id}/issue": {"post"},
+    "/api/v1/invoices/{invoice_id}/void": {"post"},
+    "/api/v1/invoices/{invoice_id}/credit-note": {"post"},
+    "/api/v1/invoices/{invoice_id}/payments": {"get", "post"},
+    "/api/v1/invoices/{invoice_id}/payments/{payment_id}": {"delete"},
 }
 
 

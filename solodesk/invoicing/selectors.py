@@ -1,0 +1,173 @@
+"""Reads of invoices, payments, receivables and unbilled time. Every function takes the
+workspace and owns its joins and prefetches, so callers cannot cause an N+1."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Count, DecimalField, F, Min, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from solodesk.accounts.models import Workspace
+from solodesk.clients.models import Client
+from solodesk.core.money import quantize
+from solodesk.invoicing.models import Invoice, InvoiceActivity, InvoiceLine, Payment
+from solodesk.projects.models import Project
+
+OVERDUE = "overdue"
+OPEN_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def _today(workspace: Workspace) -> dt.date:
+    return timezone.localdate(timezone=workspace.tzinfo)
+
+
+def _overdue_q(today: dt.date) -> Q:
+    return Q(status__in=OPEN_STATUSES, due_date__lt=today, total__gt=F("amount_paid"))
+
+
+def invoice_list(
+    *,
+    workspace: Workspace,
+    kind: str | None = Invoice.Kind.INVOICE,
+    status: str | None = None,
+    client_public_id: UUID | str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> QuerySet[Invoice]:
+    """Newest first: drafts (no issue date) on top, then by issue date, then by creation.
+    `status="overdue"` is derived: open, due date passed, money still due. kind=None lists
+    invoices and credit notes together. Dates filter the issue date, both ends included."""
+    qs = Invoice.objects.filter(workspace=workspace).select_related("client")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status == OVERDUE:
+        qs = qs.filter(_overdue_q(_today(workspace)))
+    elif status:
+        qs = qs.filter(status=status)
+    if client_public_id:
+        qs = qs.filter(client__public_id=client_public_id)
+    if date_from:
+        qs = qs.filter(issue_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(issue_date__lte=date_to)
+    return qs.order_by(F("issue_date").desc(nulls_first=True), "-created_at", "-pk")
+
+
+def invoice_get(*, workspace: Workspace, public_id: UUID | str) -> Invoice:
+    """One invoice or credit note with everything its page shows, in 5 queries: the invoice
+    with client and credited invoice, lines with projects, payments with who recorded them,
+    activity with actors, credit notes."""
+    qs = (
+        Invoice.objects.filter(workspace=workspace)
+        .select_related("client", "credited_invoice")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=InvoiceLine.objects.select_related("project").order_by("position", "pk"),
+            ),
+            Prefetch(
+                "payments",
+                queryset=Payment.objects.select_related("recorded_by").order_by("date", "pk"),
+            ),
+            Prefetch(
+                "activities",
+                queryset=InvoiceActivity.objects.select_related("actor").order_by(
+                    "created_at", "pk"
+                ),
+            ),
+            Prefetch(
+                "credit_notes",
+                queryset=Invoice.objects.order_by("issue_date", "pk"),
+            ),
+        )
+    )
+    return get_object_or_404(qs, public_id=public_id)
+
+
+def invoice_receivables(*, workspace: Workspace) -> list[dict[str, Any]]:
+    """Money owed per currency, in one aggregate query: `outstanding` over open invoices,
+    `overdue` over those whose due date has passed; with the number of invoices of each."""
+    today = _today(workspace)
+    balance = F("total") - F("amount_paid")
+    overdue = Q(due_date__lt=today, total__gt=F("amount_paid"))
+    rows = (
+        Invoice.objects.filter(
+            workspace=workspace, kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES
+        )
+        .values("currency")
+        .annotate(
+            outstanding=Coalesce(
+                Sum(balance, output_field=MONEY), Value(Decimal(0)), output_field=MONEY
+            ),
+            overdue=Coalesce(
+                Sum(balance, filter=overdue, output_field=MONEY),
+                Value(Decimal(0)),
+                output_field=MONEY,
+            ),
+            invoice_count=Count("pk"),
+            overdue_count=Count("pk", filter=overdue),
+        )
+        .order_by("currency")
+    )
+    return [
+        {
+            "currency": row["currency"],
+            "outstanding": quantize(Decimal(row["outstanding"]), row["currency"]),
+            "overdue": quantize(Decimal(row["overdue"]), row["currency"]),
+            "invoice_count": row["invoice_count"],
+            "overdue_count": row["overdue_count"],
+        }
+        for row in rows
+    ]
+
+
+def unbilled_time_by_client(*, workspace: Workspace) -> list[dict[str, Any]]:
+    """Per client with unbilled billable time (on a project that bills): the client, how many
+    entries, their seconds and the first and last day (workspace time zone), in one query.
+    The same rule as invoice_create_from_time's candidates."""
+    unbilled = (
+        Q(projects__time_entries__is_billable=True)
+        & Q(projects__time_entries__invoice_line__isnull=True)
+        & Q(projects__time_entries__invoiced_at__isnull=True)
+        & Q(
+            projects__billing_method__in=[
+                Project.BillingMethod.HOURLY,
+                Project.BillingMethod.FIXED,
+            ]
+        )
+    )
+    clients = (
+        Client.objects.filter(workspace=workspace)
+        .annotate(
+            unbilled_entries=Count("projects__time_entries", filter=unbilled),
+            unbilled_seconds=Sum("projects__time_entries__duration_seconds", filter=unbilled),
+            first_started_at=Min("projects__time_entries__started_at", filter=unbilled),
+        )
+        .filter(unbilled_entries__gt=0)
+        .order_by("name", "pk")
+    )
+    tz = workspace.tzinfo
+    return [
+        {
+            "client": client,
+            "entry_count": client.unbilled_entries,
+            "seconds": client.unbilled_seconds or 0,
+            "first_date": client.first_started_at.astimezone(tz).date(),
+        }
+        for client in clients
+    ]
+
+
+def payment_get(*, workspace: Workspace, public_id: UUID | str) -> Payment:
+    return get_object_or_404(
+        Payment.objects.select_related("invoice"),
+        invoice__workspace=workspace,
+        public_id=public_id,
+    )

@@ -1,0 +1,427 @@
+"""Invoice pages: the list with receivables, drafting by hand or from tracked time, the
+invoice page with its actions, and payments. Reads through selectors, writes through
+services; another workspace's invoice is a 404. Pages run in the workspace's time zone, so
+"today" (default dates, overdue) is the workspace's day."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, cast
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from solodesk.accounts.models import User, Workspace
+from solodesk.accounts.workspace import workspace_required
+from solodesk.core.exceptions import ApplicationError
+from solodesk.invoicing import selectors, services
+from solodesk.invoicing.calculation import LineInput, TaxGroup, compute_totals
+from solodesk.invoicing.forms import (
+    CreditNoteForm,
+    FromTimeForm,
+    InvoiceForm,
+    PaymentForm,
+    VoidForm,
+    add_service_error,
+    line_formset,
+    line_initial,
+)
+from solodesk.invoicing.models import Invoice
+
+PAGE_SIZE = 50
+# The list's tabs: (key, label, selector arguments).
+TABS: list[tuple[str, str, dict[str, Any]]] = [
+    ("all", "All", {}),
+    ("draft", "Drafts", {"status": Invoice.Status.DRAFT}),
+    ("issued", "Issued", {"status": Invoice.Status.ISSUED}),
+    ("partially_paid", "Partially paid", {"status": Invoice.Status.PARTIALLY_PAID}),
+    ("overdue", "Overdue", {"status": "overdue"}),
+    ("paid", "Paid", {"status": Invoice.Status.PAID}),
+    ("void", "Void", {"status": Invoice.Status.VOID}),
+    ("credit_notes", "Credit notes", {"kind": Invoice.Kind.CREDIT_NOTE}),
+]
+TAB_FILTERS = {key: filters for key, _label, filters in TABS}
+
+
+def workspace_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponseBase]:
+    """`workspace_required`, and the view (and its template) run in the workspace's time zone."""
+
+    @workspace_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with timezone.override(_workspace(request).tzinfo):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _workspace(request: HttpRequest) -> Workspace:
+    return request.workspace  # type: ignore[attr-defined,no-any-return]
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _invoice(request: HttpRequest, public_id: UUID) -> Invoice:
+    return selectors.invoice_get(workspace=_workspace(request), public_id=public_id)
+
+
+def _detail_url(invoice: Invoice) -> str:
+    return reverse("invoicing:detail", args=[invoice.public_id])
+
+
+def _label(invoice: Invoice) -> str:
+    if invoice.number:
+        kind = "Credit note" if invoice.kind == Invoice.Kind.CREDIT_NOTE else "Invoice"
+        return f"{kind} {invoice.number}"
+    return "The draft"
+
+
+def _service_error_message(request: HttpRequest, error: ApplicationError | ValidationError) -> None:
+    if isinstance(error, ApplicationError):
+        texts = [error.message]
+        texts += [m for msgs in error.errors.values() for m in msgs if m != error.message]
+    else:
+        texts = list(error.messages)
+    for text in texts:
+        messages.error(request, text)
+
+
+def tax_groups(invoice: Invoice) -> tuple[TaxGroup, ...]:
+    """The per-rate breakdown, from the prefetched lines with the services' arithmetic."""
+    return compute_totals(
+        lines=[
+            LineInput(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
+            for line in invoice.lines.all()
+        ],
+        currency=invoice.currency,
+        discount_type=invoice.discount_type,
+        discount_value=invoice.discount_value,
+    ).tax_groups
+
+
+# --- List ---------------------------------------------------------------------------------
+
+
+@require_GET
+@workspace_page
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    # Queries: session, user (+ timer), membership (+ workspace), receivables per currency,
+    # COUNT of the tab's invoices, one page of invoices (+ client).
+    workspace = _workspace(request)
+    tab = request.GET.get("status", "all")
+    if tab not in TAB_FILTERS:
+        tab = "all"
+    invoices = selectors.invoice_list(workspace=workspace, **TAB_FILTERS[tab])
+    page = Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "invoicing/invoice_list.html",
+        {
+            "nav": "invoices",
+            "page": page,
+            "tab": tab,
+            "tabs": [(key, label) for key, label, _filters in TABS],
+            "receivables": selectors.invoice_receivables(workspace=workspace),
+        },
+    )
+
+
+# --- Drafts -------------------------------------------------------------------------------
+
+
+def _draft_form_page(request: HttpRequest, invoice: Invoice | None) -> HttpResponse:
+    workspace = _workspace(request)
+    is_new = invoice is None
+    if request.method == "POST":
+        form = InvoiceForm(request.POST, workspace=workspace, with_client=is_new)
+        formset = line_formset(request.POST)
+        if form.is_valid() and formset.is_valid():
+            try:
+                if invoice is None:
+                    saved = services.invoice_create_draft(
+                        workspace=workspace,
+                        user=_user(request),
+                        client=form.cleaned_data["client"],
+                        lines=formset.line_dicts(),
+                        **form.service_fields(),
+                    )
+                else:
+                    saved = services.invoice_update_draft(
+                        invoice=invoice,
+                        user=_user(request),
+                        lines=_keep_projects(invoice, formset.line_dicts()),
+                        **form.service_fields(),
+                    )
+            except (ApplicationError, ValidationError) as error:
+                add_service_error(form, error, formset)
+            else:
+                messages.success(request, "Draft saved." if not is_new else "Draft created.")
+                return redirect(_detail_url(saved))
+    elif invoice is None:
+        form = InvoiceForm(
+            workspace=workspace, with_client=True, initial={"client": request.GET.get("client")}
+        )
+        formset = line_formset()
+    else:
+        form = InvoiceForm(
+            workspace=workspace,
+            with_client=False,
+            initial={
+                "issue_date": invoice.issue_date,
+                "due_date": invoice.due_date,
+                "discount_type": invoice.discount_type,
+                "discount_value": invoice.discount_value,
+                "notes": invoice.notes,
+            },
+        )
+        formset = line_formset(initial=line_initial(invoice))
+    has_errors = bool(form.errors) or any(formset.errors) or bool(formset.non_form_errors())
+    return render(
+        request,
+        "invoicing/invoice_form.html",
+        {"nav": "invoices", "form": form, "formset": formset, "invoice": invoice},
+        status=400 if has_errors else 200,
+    )
+
+
+def _keep_projects(invoice: Invoice, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The form has no project field: a kept line keeps the project it had (from time)."""
+    projects = {line.public_id: line.project for line in invoice.lines.all()}
+    for line in lines:
+        if line.get("public_id") in projects:
+            line["project"] = projects[line["public_id"]]
+    return lines
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_page
+def invoice_new(request: HttpRequest) -> HttpResponse:
+    return _draft_form_page(request, None)
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_page
+def invoice_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    invoice = _invoice(request, public_id)
+    if not invoice.is_draft:
+        messages.error(request, "An issued invoice cannot be changed; issue a credit note instead.")
+        return redirect(_detail_url(invoice))
+    return _draft_form_page(request, invoice)
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_page
+def invoice_from_time(request: HttpRequest) -> HttpResponse:
+    workspace = _workspace(request)
+    if request.method == "POST":
+        form = FromTimeForm(request.POST, workspace=workspace)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                invoice = services.invoice_create_from_time(
+                    workspace=workspace,
+                    user=_user(request),
+                    client=data["client"],
+                    date_from=data["date_from"],
+                    date_to=data["date_to"],
+                    project_public_ids=[p.public_id for p in data["projects"]] or None,
+                    grouping=data["grouping"],
+                )
+            except (ApplicationError, ValidationError) as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, "Draft created from your unbilled time.")
+                return redirect(_detail_url(invoice))
+    else:
+        form = FromTimeForm(workspace=workspace, initial={"client": request.GET.get("client")})
+    return render(
+        request,
+        "invoicing/from_time.html",
+        {
+            "nav": "invoices",
+            "form": form,
+            "unbilled": selectors.unbilled_time_by_client(workspace=workspace),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@workspace_page
+def invoice_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    invoice = _invoice(request, public_id)
+    try:
+        services.invoice_delete_draft(invoice=invoice, user=_user(request))
+    except (ApplicationError, ValidationError) as error:
+        _service_error_message(request, error)
+        return redirect(_detail_url(invoice))
+    messages.success(request, "Draft deleted; its time is unbilled again.")
+    return redirect(reverse("invoicing:list"))
+
+
+# --- The invoice page and its actions ------------------------------------------------------
+
+
+def _detail_page(
+    request: HttpRequest,
+    invoice: Invoice,
+    *,
+    payment_form: PaymentForm | None = None,
+    void_form: VoidForm | None = None,
+    credit_form: CreditNoteForm | None = None,
+) -> HttpResponse:
+    workspace = _workspace(request)
+    if payment_form is None:
+        payment_form = PaymentForm(
+            initial={"amount": invoice.amount_due, "date": timezone.localdate()}
+        )
+    is_invoice = invoice.kind == Invoice.Kind.INVOICE
+    is_issued = invoice.status == Invoice.Status.ISSUED
+    can_pay = is_invoice and invoice.status in {
+        Invoice.Status.ISSUED,
+        Invoice.Status.PARTIALLY_PAID,
+    }
+    has_payments = bool(invoice.payments.all())
+    if invoice.is_draft:
+        seller = {
+            "name": workspace.name,
+            "address": workspace.address,
+            "tax_id": workspace.tax_id,
+            "payment_details": workspace.payment_details,
+        }
+        client = invoice.client
+        buyer = {
+            "name": client.name,
+            "email": client.email,
+            "address": client.address,
+            "tax_id": client.tax_id,
+        }
+    else:
+        seller, buyer = invoice.seller, invoice.buyer
+    errors = any(f is not None and f.errors for f in (payment_form, void_form, credit_form))
+    return render(
+        request,
+        "invoicing/invoice_detail.html",
+        {
+            "nav": "invoices",
+            "invoice": invoice,
+            "seller": seller,
+            "buyer": buyer,
+            "tax_groups": tax_groups(invoice),
+            "payment_form": payment_form,
+            "void_form": void_form or VoidForm(prefix="void"),
+            "credit_form": credit_form or CreditNoteForm(invoice=invoice, prefix="credit"),
+            "can_edit": invoice.is_draft,
+            "can_issue": invoice.is_draft,
+            "can_pay": can_pay,
+            "can_void": is_issued and not has_payments and not invoice.credit_notes.all(),
+            "can_credit": is_invoice
+            and invoice.status
+            in {Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID},
+        },
+        status=400 if errors else 200,
+    )
+
+
+@require_GET
+@workspace_page
+def invoice_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    # Queries: session, user (+ timer), membership (+ workspace), the invoice (+ client,
+    # credited invoice), its lines, payments (+ who recorded them), activity (+ actor),
+    # credit notes.
+    return _detail_page(request, _invoice(request, public_id))
+
+
+@require_POST
+@workspace_page
+def invoice_issue(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    invoice = _invoice(request, public_id)
+    try:
+        invoice = services.invoice_issue(invoice=invoice, user=_user(request))
+    except (ApplicationError, ValidationError) as error:
+        _service_error_message(request, error)
+    else:
+        messages.success(request, f"Invoice {invoice.number} issued.")
+    return redirect(_detail_url(invoice))
+
+
+@require_POST
+@workspace_page
+def invoice_void(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    invoice = _invoice(request, public_id)
+    form = VoidForm(request.POST, prefix="void")
+    if not form.is_valid():
+        return _detail_page(request, invoice, void_form=form)
+    try:
+        services.invoice_void(
+            invoice=invoice, user=_user(request), reason=form.cleaned_data["reason"]
+        )
+    except (ApplicationError, ValidationError) as error:
+        _service_error_message(request, error)
+    else:
+        messages.success(request, f"{_label(invoice)} voided; its time is unbilled again.")
+    return redirect(_detail_url(invoice))
+
+
+@require_POST
+@workspace_page
+def invoice_credit_note(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    invoice = _invoice(request, public_id)
+    form = CreditNoteForm(request.POST, invoice=invoice, prefix="credit")
+    if not form.is_valid():
+        return _detail_page(request, invoice, credit_form=form)
+    line_ids = [UUID(value) for value in form.cleaned_data["lines"]] or None
+    try:
+        note = services.credit_note_create(
+            invoice=invoice,
+            user=_user(request),
+            line_public_ids=line_ids,
+            reason=form.cleaned_data["reason"],
+        )
+    except (ApplicationError, ValidationError) as error:
+        _service_error_message(request, error)
+        return redirect(_detail_url(invoice))
+    messages.success(request, f"Credit note {note.number} issued.")
+    return redirect(_detail_url(note))
+
+
+@require_POST
+@workspace_page
+def payment_new(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    invoice = _invoice(request, public_id)
+    form = PaymentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.payment_record(invoice=invoice, user=_user(request), **form.cleaned_data)
+        except (ApplicationError, ValidationError) as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, "Payment recorded.")
+            return redirect(_detail_url(invoice))
+    return _detail_page(request, invoice, payment_form=form)
+
+
+@require_POST
+@workspace_page
+def payment_delete(request: HttpRequest, public_id: UUID, payment_id: UUID) -> HttpResponse:
+    invoice = _invoice(request, public_id)
+    payment = selectors.payment_get(workspace=_workspace(request), public_id=payment_id)
+    if payment.invoice_id != invoice.pk:
+        raise Http404("No such payment on this invoice.")
+    try:
+        services.payment_delete(payment=payment, user=_user(request))
+    except (ApplicationError, ValidationError) as error:
+        _service_error_message(request, error)
+    else:
+        messages.success(request, "Payment deleted.")
+    return redirect(_detail_url(invoice))
