@@ -26,6 +26,8 @@ class Job(BaseModel):
 
     class Kind(models.TextChoices):
         TIME_ENTRIES_EXPORT = "time_entries_export", "Time entries export (CSV)"
+        INVOICE_PDF = "invoice_pdf", "Invoice PDF"
+        INVOICE_SEND = "invoice_send", "Send invoice by e-mail"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -20,6 +20,10 @@ from solodesk.core.models import BaseModel
 from solodesk.core.money import CURRENCY_CHOICES, MoneyField
 
 
+def invoice_pdf_path(instance: Invoice, filename: str) -> str:
+    return f"invoices/{instance.public_id}/{filename}"
+
+
 class DocumentCounter(models.Model):
     """The last number handed out per workspace, series and year. Issuing locks this row
     (select_for_update) so two concurrent issues can never take the same number, and the
@@ -98,6 +102,13 @@ class Invoice(BaseModel):
     issued_at = models.DateTimeField(null=True, blank=True)
     paid_on = models.DateField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # The rendered PDF, re-used while `pdf_state` matches the invoice's current state.
+    pdf_file = models.FileField(upload_to=invoice_pdf_path, blank=True, max_length=300)
+    pdf_state = models.CharField(max_length=64, blank=True)
+    # The client's secret link: ≥ 128 random bits, not derived from ids; revocable.
+    portal_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    portal_viewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -236,6 +247,9 @@ class InvoiceActivity(models.Model):
         PAYMENT_DELETED = "payment_deleted", "Payment deleted"
         VOIDED = "voided", "Voided"
         CREDITED = "credited", "Credit note issued"
+        SENT = "sent", "Sent"
+        VIEWED = "viewed", "Viewed by the client"
+        PORTAL_LINK_RESET = "portal_link_reset", "Client link regenerated"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="activities")
     actor = models.ForeignKey(
@@ -251,3 +265,32 @@ class InvoiceActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class InvoiceDelivery(BaseModel):
+    """One "send this invoice" action. Its row makes the e-mail go out once: the task claims
+    it with a conditional UPDATE (queued → sending) before talking to the mail server, so a
+    second run of the same task finds nothing to do."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="deliveries")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    to_email = models.EmailField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    job = models.ForeignKey("core.Job", on_delete=models.SET_NULL, null=True, related_name="+")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "invoice deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.invoice} to {self.to_email} ({self.status})"
