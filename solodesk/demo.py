@@ -15,7 +15,17 @@ from django.utils import timezone
 from solodesk.accounts.models import User
 from solodesk.accounts.selectors import membership_get_current
 from solodesk.accounts.services import user_create
+from solodesk.clients.models import Client
 from solodesk.clients.services import client_create
+from solodesk.core.exceptions import ApplicationError
+from solodesk.invoicing.models import Invoice, Payment
+from solodesk.invoicing.services import (
+    credit_note_create,
+    invoice_create_draft,
+    invoice_create_from_time,
+    invoice_issue,
+    payment_record,
+)
 from solodesk.projects.models import Project
 from solodesk.projects.services import project_create
 from solodesk.timetracking.services import time_entry_create
@@ -109,4 +119,78 @@ def demo_load(*, email: str, password: str, weeks: int = 6, seed: int = 7) -> bo
                 tags=rng.sample(TAGS, rng.randint(0, 2)),
             )
             start = end + dt.timedelta(minutes=rng.choice([0, 15, 30, 60]))
+    _demo_invoices(user=user, workspace=workspace, clients=clients, today=today)
     return True
+
+
+def _from_time(user, workspace, client: Client, first: dt.date, last: dt.date) -> Invoice | None:
+    try:
+        return invoice_create_from_time(
+            workspace=workspace, user=user, client=client, date_from=first, date_to=last
+        )
+    except ApplicationError:
+        return None  # no unbilled time for that client in that period (random demo data)
+
+
+def _demo_invoices(*, user, workspace, clients: list[Client], today: dt.date) -> None:
+    """A living business: one invoice overdue, one paid, one partially paid, one with a
+    credit note, a draft, and recent time still unbilled. Issued in date order so that the
+    numbers follow the dates."""
+    acme, harbour, northwind, lumen = clients
+    day = dt.timedelta(days=1)
+    overdue = _from_time(user, workspace, northwind, today - 42 * day, today - 36 * day)
+    if overdue:
+        invoice_issue(invoice=overdue, user=user, issue_date=today - 35 * day)
+    paid = _from_time(user, workspace, acme, today - 42 * day, today - 29 * day)
+    if paid:
+        invoice_issue(invoice=paid, user=user, issue_date=today - 28 * day)
+        payment_record(
+            invoice=paid,
+            user=user,
+            amount=paid.total,
+            date=today - 10 * day,
+            method=Payment.Method.BANK_TRANSFER,
+            reference="ACME-REMIT-2231",
+        )
+    partial = _from_time(user, workspace, harbour, today - 42 * day, today - 22 * day)
+    if partial:
+        invoice_issue(invoice=partial, user=user, issue_date=today - 21 * day)
+        payment_record(
+            invoice=partial,
+            user=user,
+            amount=(partial.total / 2).quantize(Decimal("0.01")),
+            date=today - 5 * day,
+            method=Payment.Method.BANK_TRANSFER,
+            reference="First instalment",
+        )
+    credited = invoice_create_draft(
+        workspace=workspace,
+        user=user,
+        client=lumen,
+        notes="Thank you for a great workshop.",
+        lines=[
+            {
+                "description": "Brand workshop facilitation",
+                "quantity": Decimal("2"),
+                "unit": "days",
+                "unit_price": Decimal("1200.00"),
+                "tax_rate": Decimal("21"),
+            },
+            {
+                "description": "Travel costs Amsterdam–Utrecht",
+                "quantity": Decimal("1"),
+                "unit": "pieces",
+                "unit_price": Decimal("180.50"),
+                "tax_rate": Decimal("21"),
+            },
+        ],
+    )
+    invoice_issue(invoice=credited, user=user, issue_date=today - 14 * day)
+    travel = credited.lines.get(description__startswith="Travel")
+    credit_note_create(
+        invoice=credited,
+        user=user,
+        line_public_ids=[travel.public_id],
+        reason="Travel was included in the workshop price.",
+    )
+    _from_time(user, workspace, acme, today - 28 * day, today - 8 * day)  # stays a draft

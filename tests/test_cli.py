@@ -157,6 +157,27 @@ def test_demo_twice_creates_the_data_once(db, capsys):
     assert User.objects.get().email == DEMO_EMAIL
 
 
+def test_demo_shows_a_living_business(db):
+    from solodesk.invoicing.models import Invoice
+
+    assert main(["demo"]) == 0
+
+    invoices = list(Invoice.objects.order_by("pk"))
+    statuses = {(invoice.kind, invoice.status) for invoice in invoices}
+    assert {
+        ("invoice", "issued"),
+        ("invoice", "paid"),
+        ("invoice", "partially_paid"),
+        ("invoice", "draft"),
+        ("credit_note", "issued"),
+    } <= statuses
+    assert any(invoice.is_overdue for invoice in invoices)
+    issued = [i for i in invoices if i.kind == "invoice" and i.number]
+    # Issued in date order, so the numbers follow the dates without a gap.
+    assert [i.number_sequence for i in issued] == list(range(1, len(issued) + 1))
+    assert [i.issue_date for i in issued] == sorted(i.issue_date for i in issued)
+
+
 @pytest.mark.integration
 def test_run_starts_web_worker_and_scheduler_and_stops_them_on_ctrl_c(tmp_path):
     """The embedded default from scratch: an empty data folder, SQLite, the filesystem
