@@ -13,4 +13,6 @@ urlpatterns = [
     path("projects/", include("solodesk.projects.urls")),
     path("time/", include("solodesk.timetracking.urls")),
     path("invoices/", include("solodesk.invoicing.urls")),
+    # The client portal: no login, the secret token in the path is the key.
+    path("p/", include("solodesk.invoicing.portal_urls")),
 ]

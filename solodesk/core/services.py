@@ -123,3 +123,14 @@ def jobs_requeue_stale(*, older_than: timedelta, limit: int = 500) -> int:
     for job_id, task_name in stale:
         _send_to_broker(job_id, task_name)
     return len(stale)
+
+
+def job_complete(*, job: Job) -> Job:
+    """Finish a job whose result is an effect, not a file (an e-mail went out). Conditional
+    on the job still running, so a job already failed or finished stays as it is."""
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        status=Job.Status.SUCCEEDED, progress=100, error="", finished_at=now, updated_at=now
+    )
+    job.refresh_from_db()
+    return job

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 from uuid import UUID
 
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Body, Field, Query, Router, Schema
@@ -29,7 +29,7 @@ from solodesk.accounts.models import User, Workspace
 from solodesk.clients.models import Client
 from solodesk.clients.selectors import client_get
 from solodesk.core.api import DecimalString, IsoDatetime, omittable, referenced
-from solodesk.invoicing import selectors, services
+from solodesk.invoicing import pdf, selectors, sending, services
 from solodesk.invoicing.calculation import LineInput, compute_totals
 from solodesk.invoicing.models import Invoice, InvoiceActivity, InvoiceLine, Payment
 from solodesk.projects.models import Project
@@ -163,6 +163,10 @@ class InvoiceSummaryOut(Schema):
     amount_due: DecimalString
     credited_invoice_id: UUID | None = Field(description="For a credit note: what it corrects.")
     created_at: IsoDatetime
+    sent_at: IsoDatetime | None = Field(description="When it was first e-mailed to the client.")
+    portal_url: str | None = Field(
+        description="The client's secret link (absolute); null until sent or once revoked."
+    )
 
     @staticmethod
     def resolve_id(invoice: Invoice) -> UUID:
@@ -185,6 +189,10 @@ class InvoiceSummaryOut(Schema):
         if invoice.credited_invoice_id is None:
             return None
         return invoice.credited_invoice.public_id  # type: ignore[union-attr]
+
+    @staticmethod
+    def resolve_portal_url(invoice: Invoice) -> str | None:
+        return sending.portal_url(invoice)
 
 
 class InvoiceOut(InvoiceSummaryOut):
@@ -522,3 +530,62 @@ def delete_payment(request: HttpRequest, invoice_id: UUID, payment_id: UUID) -> 
         raise Http404("No such payment on this invoice.")
     services.payment_delete(payment=payment, user=_user(request))
     return _invoice(request, invoice_id)
+
+
+# --- Sending and the PDF ------------------------------------------------------------------
+
+
+class SendIn(Schema):
+    to_email: str | None = Field(None, description="Default: the client's e-mail address.")
+
+
+class SendOut(Schema):
+    job_id: UUID = Field(description="Follow it at /api/v1/jobs/{job_id}.")
+    delivery_id: UUID
+
+
+class PdfJobOut(Schema):
+    job_id: UUID = Field(description="The render job: the PDF is its result once it succeeds.")
+
+
+@router.post("/{uuid:invoice_id}/send", response={202: SendOut}, url_name="invoice_send")
+def send_invoice(
+    request: HttpRequest, invoice_id: UUID, payload: Body[SendIn | None] = None
+) -> Status[dict[str, UUID]]:
+    """Queue one e-mail to the client with the PDF attached and the client link; answers at
+    once with the job to follow. Each call is one more e-mail."""
+    invoice = _target(request, invoice_id)
+    delivery = sending.invoice_send_start(
+        invoice=invoice, user=_user(request), to_email=payload.to_email if payload else None
+    )
+    assert delivery.job is not None
+    return Status(202, {"job_id": delivery.job.public_id, "delivery_id": delivery.public_id})
+
+
+@router.get(
+    "/{uuid:invoice_id}/pdf",
+    response={200: None, 202: PdfJobOut},
+    url_name="invoice_pdf",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The PDF, when it shows the invoice as it is now.",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def invoice_pdf(request: HttpRequest, invoice_id: UUID) -> FileResponse | Status[dict[str, UUID]]:
+    """The file when the stored PDF is current; else 202 with the job that renders it (its
+    result is the PDF). Never renders in the request."""
+    invoice = _invoice(request, invoice_id)
+    job = pdf.invoice_pdf_request(invoice=invoice, user=_user(request))
+    if job is not None:
+        return Status(202, {"job_id": job.public_id})
+    try:
+        file = invoice.pdf_file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404("The PDF file is missing; ask for it again in a moment.") from error
+    return FileResponse(
+        file, filename=pdf.invoice_pdf_filename(invoice), content_type="application/pdf"
+    )

@@ -266,3 +266,13 @@ class CreditNoteForm(forms.Form):
         self.fields["lines"].choices = [  # type: ignore[attr-defined]
             (str(line.public_id), line.description) for line in invoice.lines.all()
         ]
+
+
+class SendForm(forms.Form):
+    """Where to e-mail the invoice: the client's address, or another one typed in."""
+
+    to_email = forms.EmailField(
+        label="Send to",
+        required=False,
+        help_text="The client's e-mail address unless you type another one.",
+    )

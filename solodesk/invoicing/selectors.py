@@ -10,13 +10,20 @@ from uuid import UUID
 
 from django.db.models import Count, DecimalField, F, Min, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from solodesk.accounts.models import Workspace
+from solodesk.accounts.models import Membership, User, Workspace
 from solodesk.clients.models import Client
 from solodesk.core.money import quantize
-from solodesk.invoicing.models import Invoice, InvoiceActivity, InvoiceLine, Payment
+from solodesk.invoicing.models import (
+    Invoice,
+    InvoiceActivity,
+    InvoiceDelivery,
+    InvoiceLine,
+    Payment,
+)
 from solodesk.projects.models import Project
 
 OVERDUE = "overdue"
@@ -169,5 +176,51 @@ def payment_get(*, workspace: Workspace, public_id: UUID | str) -> Payment:
     return get_object_or_404(
         Payment.objects.select_related("invoice"),
         invoice__workspace=workspace,
+        public_id=public_id,
+    )
+
+
+def invoice_get_for_portal(*, token: str) -> Invoice:
+    """The invoice behind a client link, with what the portal page shows, in 3 queries: the
+    invoice (+ the invoice a credit note corrects), its lines, its payments.
+
+    Not scoped to a workspace: the secret token is the scope, and the page shows only this
+    document. A wrong or revoked token, or a draft, is a 404 like any other missing page."""
+    if not token:
+        raise Http404("No such link.")
+    qs = (
+        Invoice.objects.exclude(status=Invoice.Status.DRAFT)
+        .select_related("credited_invoice")
+        .prefetch_related(
+            Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "pk")),
+            Prefetch("payments", queryset=Payment.objects.order_by("date", "pk")),
+        )
+    )
+    return get_object_or_404(qs, portal_token=token)
+
+
+def invoice_portal_visitor_is_member(*, invoice: Invoice, user: User) -> bool:
+    """Whether a logged-in visitor of a client link works in the invoice's workspace (the
+    freelancer checking the link): their visit is not the client's "viewed"."""
+    return Membership.objects.filter(workspace_id=invoice.workspace_id, user=user).exists()
+
+
+def invoice_delivery_list(*, invoice: Invoice, limit: int = 20) -> list[InvoiceDelivery]:
+    """The invoice's most recent send actions, newest first, in one query."""
+    return list(
+        InvoiceDelivery.objects.filter(invoice=invoice)
+        .select_related("requested_by")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def invoice_delivery_get(
+    *, workspace: Workspace, invoice_public_id: UUID | str, public_id: UUID | str
+) -> InvoiceDelivery:
+    """One delivery of one invoice of the workspace (a 404 otherwise), in one query."""
+    return get_object_or_404(
+        InvoiceDelivery.objects.select_related("invoice", "requested_by"),
+        invoice__workspace=workspace,
+        invoice__public_id=invoice_public_id,
         public_id=public_id,
     )

@@ -19,4 +19,21 @@ urlpatterns = [
         views.payment_delete,
         name="payment_delete",
     ),
+    path("<uuid:public_id>/send/", views.invoice_send, name="send"),
+    path("<uuid:public_id>/pdf/", views.invoice_pdf, name="pdf"),
+    path(
+        "<uuid:public_id>/client-link/regenerate/",
+        views.portal_link_regenerate,
+        name="portal_link_regenerate",
+    ),
+    path(
+        "<uuid:public_id>/client-link/revoke/",
+        views.portal_link_revoke,
+        name="portal_link_revoke",
+    ),
+    path(
+        "<uuid:public_id>/deliveries/<uuid:delivery_id>/",
+        views.delivery_status,
+        name="delivery_status",
+    ),
 ]

@@ -13,7 +13,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,13 +22,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from solodesk.accounts.models import User, Workspace
 from solodesk.accounts.workspace import workspace_required
 from solodesk.core.exceptions import ApplicationError
-from solodesk.invoicing import selectors, services
+from solodesk.invoicing import pdf, selectors, sending, services
 from solodesk.invoicing.calculation import LineInput, TaxGroup, compute_totals
 from solodesk.invoicing.forms import (
     CreditNoteForm,
     FromTimeForm,
     InvoiceForm,
     PaymentForm,
+    SendForm,
     VoidForm,
     add_service_error,
     line_formset,
@@ -279,8 +280,11 @@ def _detail_page(
     payment_form: PaymentForm | None = None,
     void_form: VoidForm | None = None,
     credit_form: CreditNoteForm | None = None,
+    send_form: SendForm | None = None,
 ) -> HttpResponse:
     workspace = _workspace(request)
+    if send_form is None:
+        send_form = SendForm(prefix="send", initial={"to_email": invoice.client.email})
     if payment_form is None:
         payment_form = PaymentForm(
             initial={"amount": invoice.amount_due, "date": timezone.localdate()}
@@ -308,7 +312,9 @@ def _detail_page(
         }
     else:
         seller, buyer = invoice.seller, invoice.buyer
-    errors = any(f is not None and f.errors for f in (payment_form, void_form, credit_form))
+    errors = any(
+        f is not None and f.errors for f in (payment_form, void_form, credit_form, send_form)
+    )
     return render(
         request,
         "invoicing/invoice_detail.html",
@@ -328,6 +334,10 @@ def _detail_page(
             "can_credit": is_invoice
             and invoice.status
             in {Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID},
+            "send_form": send_form,
+            "can_send": sending.invoice_can_send(invoice),
+            "portal_url": sending.portal_url(invoice),
+            "deliveries": selectors.invoice_delivery_list(invoice=invoice),
         },
         status=400 if errors else 200,
     )
@@ -338,7 +348,7 @@ def _detail_page(
 def invoice_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     # Queries: session, user (+ timer), membership (+ workspace), the invoice (+ client,
     # credited invoice), its lines, payments (+ who recorded them), activity (+ actor),
-    # credit notes.
+    # credit notes, the latest deliveries (+ who sent them).
     return _detail_page(request, _invoice(request, public_id))
 
 
@@ -425,3 +435,92 @@ def payment_delete(request: HttpRequest, public_id: UUID, payment_id: UUID) -> H
     else:
         messages.success(request, "Payment deleted.")
     return redirect(_detail_url(invoice))
+
+
+# --- Sending, the PDF and the client link --------------------------------------------------
+
+
+@require_POST
+@workspace_page
+def invoice_send(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Queue the e-mail and come back to the invoice, whose deliveries list follows it."""
+    invoice = _invoice(request, public_id)
+    form = SendForm(request.POST, prefix="send")
+    if not form.is_valid():
+        return _detail_page(request, invoice, send_form=form)
+    try:
+        delivery = sending.invoice_send_start(
+            invoice=invoice, user=_user(request), to_email=form.cleaned_data["to_email"]
+        )
+    except (ApplicationError, ValidationError) as error:
+        if isinstance(error, ApplicationError) and "to_email" in error.errors:
+            add_service_error(form, error)
+            return _detail_page(request, invoice, send_form=form)
+        _service_error_message(request, error)
+        return redirect(_detail_url(invoice))
+    messages.success(
+        request, f"{_label(invoice)} is on its way to {delivery.to_email}: see Deliveries below."
+    )
+    return redirect(_detail_url(invoice) + "#deliveries")
+
+
+# FileResponse is a streaming response, not the HttpResponse the decorators' hints name.
+@require_GET  # type: ignore[arg-type]
+@workspace_page  # type: ignore[arg-type]
+def invoice_pdf(request: HttpRequest, public_id: UUID) -> HttpResponse | FileResponse:
+    """The PDF when the stored one is current; else start rendering it (never here) and go
+    to the job's page, whose download is the PDF."""
+    invoice = _invoice(request, public_id)
+    job = pdf.invoice_pdf_request(invoice=invoice, user=_user(request))
+    if job is not None:
+        return redirect(reverse("core:job_detail", args=[job.public_id]))
+    try:
+        file = invoice.pdf_file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404("The PDF file is missing.") from error
+    return FileResponse(
+        file, filename=pdf.invoice_pdf_filename(invoice), content_type="application/pdf"
+    )
+
+
+@require_POST
+@workspace_page
+def portal_link_regenerate(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    invoice = _invoice(request, public_id)
+    had_link = bool(invoice.portal_token)
+    try:
+        sending.portal_link_regenerate(invoice=invoice, user=_user(request))
+    except (ApplicationError, ValidationError) as error:
+        _service_error_message(request, error)
+    else:
+        messages.success(
+            request,
+            "New client link made; the old one no longer works."
+            if had_link
+            else "Client link made.",
+        )
+    return redirect(_detail_url(invoice) + "#client-link")
+
+
+@require_POST
+@workspace_page
+def portal_link_revoke(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    invoice = _invoice(request, public_id)
+    sending.portal_link_revoke(invoice=invoice, user=_user(request))
+    messages.success(request, "Client link revoked: it now leads nowhere.")
+    return redirect(_detail_url(invoice) + "#client-link")
+
+
+@require_GET
+@workspace_page
+def delivery_status(request: HttpRequest, public_id: UUID, delivery_id: UUID) -> HttpResponse:
+    """One row of the deliveries table; htmx polls it while the e-mail is on its way.
+    Queries: session, user (+ timer), membership (+ workspace), the delivery (+ invoice)."""
+    delivery = selectors.invoice_delivery_get(
+        workspace=_workspace(request), invoice_public_id=public_id, public_id=delivery_id
+    )
+    return render(
+        request,
+        "invoicing/_delivery_row.html",
+        {"delivery": delivery, "invoice": delivery.invoice},
+    )

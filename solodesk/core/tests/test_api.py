@@ -30,6 +30,8 @@ EXPECTED_PATHS = {
     "/api/v1/invoices/{invoice_id}/credit-note": {"post"},
     "/api/v1/invoices/{invoice_id}/payments": {"get", "post"},
     "/api/v1/invoices/{invoice_id}/payments/{payment_id}": {"delete"},
+    "/api/v1/invoices/{invoice_id}/send": {"post"},
+    "/api/v1/invoices/{invoice_id}/pdf": {"get"},
 }
 
 

@@ -734,8 +734,8 @@ def test_detail_query_count_does_not_grow_with_lines(owner, rows, django_assert_
     # Budget 10. 1 session, 2 user joined with running timer, 3 membership joined with
     # workspace, 4 the invoice joined with client and credited invoice, 5 its lines joined
     # with projects, 6 payments joined with who recorded them, 7 activity joined with
-    # actors, 8 credit notes.
-    with django_assert_num_queries(8):
+    # actors, 8 credit notes, 9 the latest deliveries joined with who asked for them.
+    with django_assert_num_queries(9):
         response = owner.client.get(page("detail", invoice))
 
     assert response.status_code == 200

@@ -1,0 +1,121 @@
+"""An invoice e-mail through a real SMTP server on loopback (aiosmtpd), with a real PDF.
+
+The send runs in-process (`invoice_send_run` on a claimed job) against Django's SMTP
+backend; the server keeps what it receives so the test can read the message as the client's
+mail server would."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
+from email.message import EmailMessage as ParsedMessage
+from unittest import mock
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from solodesk.core.models import Job
+from solodesk.core.services import job_claim
+from solodesk.invoicing import sending
+from solodesk.invoicing.models import Invoice, InvoiceDelivery
+from solodesk.invoicing.tests.factories import line, make_client, make_issued
+
+pytestmark = pytest.mark.integration
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], ParsedMessage]] = []
+        self.refuse_recipients = False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if self.refuse_recipients:
+            return "550 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(settings) -> Iterator[Inbox]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 10
+    settings.SITE_URL = "https://desk.example.com"
+    settings.DEFAULT_FROM_EMAIL = "Solodesk <billing@desk.example.com>"
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def test_invoice_email_arrives_with_the_portal_link_and_the_pdf(owner, smtp_server):
+    owner.workspace.name = "Owner Studio"
+    owner.workspace.payment_details = "IBAN DE89 3704 0044 0532 0130 00"
+    owner.workspace.save()
+    client = make_client(owner.workspace, name="Acme Robotics", email="billing@acme.test")
+    invoice = make_issued(
+        workspace=owner.workspace,
+        user=owner.user,
+        client=client,
+        lines=[line("Design work", quantity="10", unit_price="100.00", tax_rate="21")],
+    )
+    with mock.patch("solodesk.core.services._send_to_broker"):
+        delivery = sending.invoice_send_start(invoice=invoice, user=owner.user)
+    job = job_claim(job_id=delivery.job.pk)
+
+    finished = sending.invoice_send_run(job=job)
+
+    assert finished.status == Job.Status.SUCCEEDED
+    assert InvoiceDelivery.objects.get(pk=delivery.pk).status == InvoiceDelivery.Status.SENT
+    invoice = Invoice.objects.get(pk=invoice.pk)
+    [(mail_from, recipients, message)] = smtp_server.messages
+    assert mail_from == "billing@desk.example.com"
+    assert recipients == ["billing@acme.test"]
+    assert message["To"] == "billing@acme.test"
+    assert message["Subject"] == f"Invoice {invoice.number} from Owner Studio"
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert f"https://desk.example.com/p/{invoice.portal_token}/" in body
+    assert "Amount due: 1,210.00 EUR" in body
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == f"{invoice.number}.pdf"
+    assert attachment.get_content().startswith(b"%PDF")
+
+
+def test_a_server_that_refuses_the_recipient_fails_the_delivery(owner, smtp_server):
+    smtp_server.refuse_recipients = True
+    client = make_client(owner.workspace, email="nobody@acme.test")
+    invoice = make_issued(workspace=owner.workspace, user=owner.user, client=client)
+    with mock.patch("solodesk.core.services._send_to_broker"):
+        delivery = sending.invoice_send_start(invoice=invoice, user=owner.user)
+
+    finished = sending.invoice_send_run(job=job_claim(job_id=delivery.job.pk))
+
+    assert finished.status == Job.Status.FAILED
+    assert finished.error == (
+        "The mail server refused the address nobody@acme.test. Check it and send again."
+    )
+    assert smtp_server.messages == []
+    assert InvoiceDelivery.objects.get(pk=delivery.pk).status == InvoiceDelivery.Status.FAILED
