@@ -28,6 +28,7 @@ from solodesk.invoicing.services import (
 )
 from solodesk.projects.models import Project
 from solodesk.projects.services import project_create
+from solodesk.quotes.services import quote_accept, quote_create_draft, quote_send
 from solodesk.timetracking.services import time_entry_create
 
 CLIENTS = [
@@ -194,3 +195,42 @@ def _demo_invoices(*, user, workspace, clients: list[Client], today: dt.date) ->
         reason="Travel was included in the workshop price.",
     )
     _from_time(user, workspace, acme, today - 28 * day, today - 8 * day)  # stays a draft
+    _demo_quotes(user=user, workspace=workspace, northwind=northwind, lumen=lumen, today=today)
+
+
+def _demo_quotes(*, user, workspace, northwind: Client, lumen: Client, today: dt.date) -> None:
+    """One quote the client accepted, one waiting for an answer. Sending queues an e-mail to
+    the demo clients' addresses (reserved .example domains: nothing is delivered)."""
+    accepted = quote_create_draft(
+        workspace=workspace,
+        user=user,
+        client=northwind,
+        issue_date=today - 6 * dt.timedelta(days=1),
+        notes="Phase 2 as discussed in our call.",
+        lines=[
+            {
+                "description": "Mobile app phase 2: offline mode",
+                "quantity": Decimal("60"),
+                "unit": "hours",
+                "unit_price": Decimal("120.00"),
+                "tax_rate": Decimal("0"),
+            }
+        ],
+    )
+    quote_send(quote=accepted, user=user)
+    quote_accept(token=accepted.portal_token or "", name="Nancy Davolio")
+    waiting = quote_create_draft(
+        workspace=workspace,
+        user=user,
+        client=lumen,
+        lines=[
+            {
+                "description": "Brand guidelines booklet",
+                "quantity": Decimal("3"),
+                "unit": "days",
+                "unit_price": Decimal("1100.00"),
+                "tax_rate": Decimal("21"),
+            }
+        ],
+    )
+    quote_send(quote=waiting, user=user)

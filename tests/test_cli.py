@@ -176,6 +176,9 @@ def test_demo_shows_a_living_business(db):
     # Issued in date order, so the numbers follow the dates without a gap.
     assert [i.number_sequence for i in issued] == list(range(1, len(issued) + 1))
     assert [i.issue_date for i in issued] == sorted(i.issue_date for i in issued)
+    from solodesk.quotes.models import Quote
+
+    assert sorted(Quote.objects.values_list("status", flat=True)) == ["accepted", "sent"]
 
 
 @pytest.mark.integration

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 
 from solodesk.accounts.models import TIME_ZONE_CHOICES, ApiToken, User, Workspace
-from solodesk.accounts.services import workspace_create
+from solodesk.accounts.services import number_format_error, workspace_create
 from solodesk.core.money import CURRENCY_CHOICES
 
 
@@ -39,13 +39,52 @@ class WorkspaceForm(forms.ModelForm):
             "time_zone",
             "payment_terms_days",
             "payment_details",
+            "invoice_number_format",
+            "credit_note_number_format",
+            "time_rounding_mode",
+            "time_rounding_minutes",
+            "time_rounding_scope",
         ]
-        labels = {"payment_terms_days": "Payment terms (days)"}
-        help_texts = {"payment_terms_days": "Days between an invoice's issue and due dates."}
+        labels = {
+            "payment_terms_days": "Payment terms (days)",
+            "invoice_number_format": "Invoice numbers",
+            "credit_note_number_format": "Credit note numbers",
+            "time_rounding_mode": "Round billed time",
+            "time_rounding_minutes": "Rounding step",
+            "time_rounding_scope": "Round",
+        }
+        help_texts = {
+            "payment_terms_days": "Days between an invoice's issue and due dates.",
+            "invoice_number_format": (
+                "{year} and {seq} (the running number; {seq:04d} gives 0007), "
+                "e.g. {year}-{seq:04d} → 2026-0007."
+            ),
+            "credit_note_number_format": "Same placeholders, e.g. CN-{year}-{seq:04d}.",
+            "time_rounding_mode": (
+                "How tracked time becomes billed hours on invoices made from time; "
+                "the tracked entries never change. Projects can override it."
+            ),
+            "time_rounding_scope": (
+                "Each entry before adding them up, or the total of each invoice line."
+            ),
+        }
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
             "payment_details": forms.Textarea(attrs={"rows": 3}),
         }
+
+    def _clean_number_format(self, field: str) -> str:
+        value = self.cleaned_data[field].strip()
+        problem = number_format_error(value)
+        if problem:
+            raise forms.ValidationError(problem)
+        return value
+
+    def clean_invoice_number_format(self) -> str:
+        return self._clean_number_format("invoice_number_format")
+
+    def clean_credit_note_number_format(self) -> str:
+        return self._clean_number_format("credit_note_number_format")
 
 
 class ApiTokenForm(forms.ModelForm):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+import string
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,38 @@ WORKSPACE_FIELDS = (
     "time_zone",
     "payment_terms_days",
     "payment_details",
+    "invoice_number_format",
+    "credit_note_number_format",
+    "time_rounding_mode",
+    "time_rounding_minutes",
+    "time_rounding_scope",
 )
+NUMBER_FORMAT_FIELDS = ("invoice_number_format", "credit_note_number_format")
+NUMBER_MAX_LENGTH = 40  # Invoice.number
+
+
+def number_format_error(number_format: str) -> str | None:
+    """Why a document number format is unusable, or None: it must contain {seq} (so every
+    number differs), may use {year}, and must give a number of at most 40 characters. The
+    same str.format call as invoicing's numbering, tried with seq=1 and year=2026."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(number_format) if name}
+        example = number_format.format(seq=1, year=2026)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as error:
+        return (
+            f"This format does not work ({error}): use {{year}} and {{seq}}, "
+            "e.g. {year}-{seq:04d}."
+        )
+    if "seq" not in {name.split(".")[0].split("[")[0] for name in names}:
+        return "The format must contain {seq}, the running number, e.g. {year}-{seq:04d}."
+    if not example.strip():
+        return "The format gives an empty number."
+    if len(example) > NUMBER_MAX_LENGTH:
+        return (
+            f"The format gives a number longer than {NUMBER_MAX_LENGTH} characters "
+            f"(“{example[:50]}…”)."
+        )
+    return None
 
 
 @transaction.atomic
@@ -51,9 +83,18 @@ def user_create(*, email: str, password: str, business_name: str, **workspace_fi
 
 
 def workspace_update(*, workspace: Workspace, **fields: Any) -> Workspace:
+    """Nothing is changed on `workspace` unless every value is valid."""
+    errors: dict[str, list[str]] = {}
     for field, value in fields.items():
         if field not in WORKSPACE_FIELDS:
             raise ApplicationError(f"Unknown workspace field {field!r}")
+        if field in NUMBER_FORMAT_FIELDS:
+            problem = number_format_error(str(value or ""))
+            if problem:
+                errors[field] = [problem]
+    if errors:
+        raise ApplicationError("Please correct the number formats.", errors=errors)
+    for field, value in fields.items():
         setattr(workspace, field, value)
     workspace.full_clean(validate_unique=False)
     workspace.save()

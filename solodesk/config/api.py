@@ -83,6 +83,7 @@ def _register_routers() -> None:
     from solodesk.core.api import router as jobs_router
     from solodesk.invoicing.api import router as invoicing_router
     from solodesk.projects.api import router as projects_router
+    from solodesk.quotes.api import router as quotes_router
     from solodesk.timetracking.api import entries_router, timer_router
 
     api.add_router("/clients", clients_router)
@@ -91,6 +92,7 @@ def _register_routers() -> None:
     api.add_router("/timer", timer_router)
     api.add_router("/jobs", jobs_router)
     api.add_router("/invoices", invoicing_router)
+    api.add_router("/quotes", quotes_router)
 
 
 _register_routers()

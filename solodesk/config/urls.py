@@ -13,6 +13,8 @@ urlpatterns = [
     path("projects/", include("solodesk.projects.urls")),
     path("time/", include("solodesk.timetracking.urls")),
     path("invoices/", include("solodesk.invoicing.urls")),
+    path("quotes/", include("solodesk.quotes.urls")),
     # The client portal: no login, the secret token in the path is the key.
+    path("p/q/", include("solodesk.quotes.portal_urls")),
     path("p/", include("solodesk.invoicing.portal_urls")),
 ]

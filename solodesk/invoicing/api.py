@@ -160,7 +160,10 @@ class InvoiceSummaryOut(Schema):
     tax_total: DecimalString
     total: DecimalString
     amount_paid: DecimalString
-    amount_due: DecimalString
+    amount_credited: DecimalString = Field(
+        description="Σ of the issued credit notes correcting this invoice."
+    )
+    amount_due: DecimalString = Field(description="total − amount_paid − amount_credited.")
     credited_invoice_id: UUID | None = Field(description="For a credit note: what it corrects.")
     created_at: IsoDatetime
     sent_at: IsoDatetime | None = Field(description="When it was first e-mailed to the client.")

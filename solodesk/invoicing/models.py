@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Round
 from django.utils import timezone
 
 from solodesk.core.models import BaseModel
@@ -99,6 +100,8 @@ class Invoice(BaseModel):
     tax_total = MoneyField(default=Decimal("0.00"))
     total = MoneyField(default=Decimal("0.00"))
     amount_paid = MoneyField(default=Decimal("0.00"))
+    # Σ of the totals of the issued (not void) credit notes correcting this invoice.
+    amount_credited = MoneyField(default=Decimal("0.00"))
     issued_at = models.DateTimeField(null=True, blank=True)
     paid_on = models.DateField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
@@ -139,6 +142,12 @@ class Invoice(BaseModel):
                 condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=models.F("total")),
                 name="invoice_paid_within_total",
             ),
+            # Rounded: SQLite compares these as floats, where 0.91 + 2.11 > 3.02.
+            models.CheckConstraint(
+                condition=Q(amount_credited__gte=0)
+                & Q(total__gte=Round(models.F("amount_paid") + models.F("amount_credited"), 2)),
+                name="invoice_settled_within_total",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -152,7 +161,7 @@ class Invoice(BaseModel):
     def amount_due(self) -> Decimal:
         if self.status == self.Status.VOID:
             return Decimal("0.00")
-        return self.total - self.amount_paid
+        return self.total - self.amount_paid - self.amount_credited
 
     @property
     def is_overdue(self) -> bool:

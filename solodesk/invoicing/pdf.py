@@ -140,6 +140,7 @@ def invoice_pdf_content(invoice: Invoice) -> dict[str, Any]:
         "tax_total": invoice.tax_total,
         "total": invoice.total,
         "amount_paid": invoice.amount_paid,
+        "amount_credited": invoice.amount_credited,
         "amount_due": invoice.amount_due,
         "notes": invoice.notes.strip(),
     }

@@ -35,8 +35,13 @@ def _today(workspace: Workspace) -> dt.date:
     return timezone.localdate(timezone=workspace.tzinfo)
 
 
+def _settled() -> Any:
+    """What is no longer owed on an invoice: payments and credit notes."""
+    return F("amount_paid") + F("amount_credited")
+
+
 def _overdue_q(today: dt.date) -> Q:
-    return Q(status__in=OPEN_STATUSES, due_date__lt=today, total__gt=F("amount_paid"))
+    return Q(status__in=OPEN_STATUSES, due_date__lt=today, total__gt=_settled())
 
 
 def invoice_list(
@@ -99,11 +104,12 @@ def invoice_get(*, workspace: Workspace, public_id: UUID | str) -> Invoice:
 
 
 def invoice_receivables(*, workspace: Workspace) -> list[dict[str, Any]]:
-    """Money owed per currency, in one aggregate query: `outstanding` over open invoices,
-    `overdue` over those whose due date has passed; with the number of invoices of each."""
+    """Money owed per currency, in one aggregate query: `outstanding` (total − paid −
+    credited) over open invoices, `overdue` over those whose due date has passed; with the
+    number of invoices of each."""
     today = _today(workspace)
-    balance = F("total") - F("amount_paid")
-    overdue = Q(due_date__lt=today, total__gt=F("amount_paid"))
+    balance = F("total") - F("amount_paid") - F("amount_credited")
+    overdue = Q(due_date__lt=today, total__gt=_settled())
     rows = (
         Invoice.objects.filter(
             workspace=workspace, kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES

@@ -706,6 +706,18 @@ def invoice_void(*, invoice: Invoice, user: User, reason: str = "") -> Invoice:
     locked.save(update_fields=["status", "voided_at", "updated_at"])
     reason = " ".join(reason.split())
     _activity(locked, user, InvoiceActivity.Action.VOIDED, f"Voided. {reason}".strip())
+    if locked.kind == Invoice.Kind.CREDIT_NOTE and locked.credited_invoice_id is not None:
+        # The credit no longer reduces what the client owes: back on the invoice's balance.
+        original = _lock(Invoice(pk=locked.credited_invoice_id))
+        due_before = original.amount_due
+        _settle(original)
+        _activity(
+            original,
+            user,
+            InvoiceActivity.Action.UPDATED,
+            f"Credit note {locked.number} voided: {original.amount_due - due_before} "
+            f"{locked.currency} is due again.",
+        )
     return _refresh_caller_copy(invoice, locked)
 
 
@@ -722,7 +734,18 @@ def credit_note_create(
 ) -> Invoice:
     """An issued credit note for all of the invoice's lines, or the chosen ones. A percentage
     discount is copied; an amount discount is shared in proportion to the credited lines'
-    part of the subtotal, so crediting every line gives exactly the invoice's total."""
+    part of the subtotal, so crediting every line gives exactly the invoice's total.
+
+    The credit note reduces what the client owes: its total is added to the invoice's
+    `amount_credited` under the invoice's row lock (see _settle), so amount_due = total −
+    amount_paid − amount_credited drops by exactly the credit note's total. Crediting
+    everything still due settles the invoice: its status becomes paid (paid_on = the credit
+    note's date, or the last payment's if later) even if nothing was paid, since nothing is
+    left to collect. The credit applied never exceeds what payments leave unpaid
+    (amount_paid + amount_credited ≤ total, a database constraint): crediting a paid
+    invoice records the credit note but leaves amount_due at 0 (the client is owed a refund,
+    which is not tracked here), and a cent of rounding between line-by-line credit notes
+    never makes the balance negative."""
     locked = _lock(invoice)
     if locked.kind != Invoice.Kind.INVOICE or locked.status not in CREDITABLE:
         raise ApplicationError("Only an issued invoice can be credited.")
@@ -817,6 +840,8 @@ def credit_note_create(
         InvoiceActivity.Action.CREDITED,
         f"Credit note {note.number} for {len(chosen)} of {len(lines)} lines.{suffix}",
     )
+    _settle(locked)
+    _refresh_caller_copy(invoice, locked)
     return note
 
 
@@ -824,22 +849,44 @@ def credit_note_create(
 
 
 def _settle(invoice: Invoice) -> None:
-    """amount_paid is the sum of the payments (recomputed, never incremented blindly), and
-    the status follows from it."""
+    """Recompute under the caller's row lock (never incremented blindly) what settles the
+    invoice, and its status:
+    - amount_paid: the sum of its payments;
+    - amount_credited: the sum of its issued (not void) credit notes' totals, but at most
+      what the payments leave unpaid, so amount_paid + amount_credited ≤ total always holds
+      (a credit beyond that is owed back to the client and not tracked here);
+    - status: paid once payments + credits reach the total (paid_on = the date of the last
+      of them), partially paid once something is paid, issued otherwise."""
     paid = invoice.payments.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    credit_notes = Invoice.objects.filter(
+        credited_invoice=invoice, kind=Invoice.Kind.CREDIT_NOTE, status__in=CREDITABLE
+    )
+    credited = credit_notes.aggregate(total=Sum("total"))["total"] or Decimal("0.00")
     invoice.amount_paid = quantize(Decimal(paid), invoice.currency)
-    if invoice.amount_paid <= 0:
-        invoice.status = Invoice.Status.ISSUED
-        invoice.paid_on = None
-    elif invoice.amount_paid < invoice.total:
+    invoice.amount_credited = min(
+        quantize(Decimal(credited), invoice.currency),
+        max(invoice.total - invoice.amount_paid, Decimal("0.00")),
+    )
+    if invoice.amount_paid + invoice.amount_credited >= invoice.total:
+        invoice.status = Invoice.Status.PAID
+        last_payment = (
+            invoice.payments.order_by("-date", "-pk").values_list("date", flat=True).first()
+        )
+        last_credit = (
+            credit_notes.order_by("-issue_date", "-pk").values_list("issue_date", flat=True).first()
+            if invoice.amount_credited
+            else None
+        )
+        invoice.paid_on = max((day for day in (last_payment, last_credit) if day), default=None)
+    elif invoice.amount_paid > 0:
         invoice.status = Invoice.Status.PARTIALLY_PAID
         invoice.paid_on = None
     else:
-        invoice.status = Invoice.Status.PAID
-        invoice.paid_on = (
-            invoice.payments.order_by("-date", "-pk").values_list("date", flat=True).first()
-        )
-    invoice.save(update_fields=["amount_paid", "status", "paid_on", "updated_at"])
+        invoice.status = Invoice.Status.ISSUED
+        invoice.paid_on = None
+    invoice.save(
+        update_fields=["amount_paid", "amount_credited", "status", "paid_on", "updated_at"]
+    )
 
 
 @transaction.atomic
@@ -868,7 +915,7 @@ def payment_record(
         raise ApplicationError.for_field(
             "amount", f"The amount can have at most {places} decimals in {locked.currency}."
         )
-    due = locked.total - locked.amount_paid
+    due = locked.amount_due
     if amount > due:
         raise ApplicationError.for_field(
             "amount", f"The payment is larger than the balance of {due} {locked.currency}."
@@ -911,3 +958,15 @@ def payment_delete(*, payment: Payment, user: User) -> Invoice:
     _settle(locked)
     _activity(locked, user, InvoiceActivity.Action.PAYMENT_DELETED, message)
     return _refresh_caller_copy(payment.invoice, locked)
+
+
+# --- numbering for other documents (quotes) ---------------------------------------------------
+
+
+def document_number_next(
+    *, workspace: Workspace, series: str, year: int, number_format: str
+) -> tuple[str, int]:
+    """The next number of a workspace's (series, year) counter, e.g. for quotes. Call it
+    inside the transaction that stores the number: the counter row stays locked until then,
+    and a rollback gives the number back (gapless)."""
+    return _next_number(workspace=workspace, series=series, year=year, number_format=number_format)

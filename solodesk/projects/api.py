@@ -24,6 +24,9 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 BillingMethod = Literal["hourly", "fixed", "non_billable"]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 Hours = Annotated[Decimal, Field(ge=0, max_digits=9, decimal_places=2)]
+RoundingMode = Literal["none", "up", "nearest"]
+RoundingMinutes = Literal[1, 6, 15, 30]
+RoundingScope = Literal["entry", "line"]
 
 
 class ProjectOut(Schema):
@@ -37,6 +40,13 @@ class ProjectOut(Schema):
     fixed_fee: DecimalString | None
     budget_hours: DecimalString | None
     budget_amount: DecimalString | None
+    time_rounding_mode: str | None = Field(
+        description="none, up or nearest; null: the workspace's rule."
+    )
+    time_rounding_minutes: int | None = Field(description="1, 6, 15 or 30; null: the workspace's.")
+    time_rounding_scope: str | None = Field(
+        description="entry (each entry) or line (the line's total); null: the workspace's."
+    )
     archived: bool
     created_at: IsoDatetime
     updated_at: IsoDatetime
@@ -61,6 +71,14 @@ class ProjectOut(Schema):
     def resolve_archived(project: Project) -> bool:
         return project.is_archived
 
+    @staticmethod
+    def resolve_time_rounding_mode(project: Project) -> str | None:
+        return project.time_rounding_mode or None
+
+    @staticmethod
+    def resolve_time_rounding_scope(project: Project) -> str | None:
+        return project.time_rounding_scope or None
+
 
 class ProjectIn(Schema):
     client_id: UUID
@@ -70,6 +88,9 @@ class ProjectIn(Schema):
     fixed_fee: Amount | None = None
     budget_hours: Hours | None = None
     budget_amount: Amount | None = None
+    time_rounding_mode: RoundingMode | None = None
+    time_rounding_minutes: RoundingMinutes | None = None
+    time_rounding_scope: RoundingScope | None = None
 
 
 class ProjectPatch(Schema):
@@ -82,6 +103,9 @@ class ProjectPatch(Schema):
     fixed_fee: Amount | None = None
     budget_hours: Hours | None = None
     budget_amount: Amount | None = None
+    time_rounding_mode: RoundingMode | None = None
+    time_rounding_minutes: RoundingMinutes | None = None
+    time_rounding_scope: RoundingScope | None = None
 
 
 def _fields_with_client(workspace: Workspace, fields: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,18 @@ class ProjectForm(forms.ModelForm):
             "fixed_fee",
             "budget_hours",
             "budget_amount",
+            "time_rounding_mode",
+            "time_rounding_minutes",
+            "time_rounding_scope",
         ]
+        labels = {
+            "time_rounding_mode": "Round billed time",
+            "time_rounding_minutes": "Rounding step",
+            "time_rounding_scope": "Round",
+        }
+        help_texts = {
+            "time_rounding_mode": "Blank: the workspace's rule (Settings).",
+        }
         widgets = {
             "hourly_rate": forms.NumberInput(attrs={"min": 0, "step": "0.01"}),
             "fixed_fee": forms.NumberInput(attrs={"min": 0, "step": "0.01"}),
@@ -46,6 +57,10 @@ class ProjectForm(forms.ModelForm):
         self.fields["client"].queryset = client_choices_including(  # type: ignore[attr-defined]
             workspace=workspace, public_id=current
         )
+        # The rounding overrides: the empty choice is "as the workspace does it".
+        for name in ("time_rounding_mode", "time_rounding_minutes", "time_rounding_scope"):
+            field = self.fields[name]
+            field.choices = [("", "Workspace's setting"), *list(field.choices)[1:]]  # type: ignore[attr-defined]
 
     def add_service_error(self, error: ApplicationError | ValidationError) -> None:
         """Show a service's complaint beside the field it is about."""

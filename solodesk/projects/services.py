@@ -16,13 +16,20 @@ PROJECT_FIELDS = (
     "budget_hours",
     "budget_amount",
     "is_archived",
+    "time_rounding_mode",
+    "time_rounding_minutes",
+    "time_rounding_scope",
 )
+# Blank (or None) means "the workspace's rule"; the text columns store blank as "".
+ROUNDING_TEXT_FIELDS = ("time_rounding_mode", "time_rounding_scope")
 
 
 def _apply(project: Project, fields: dict[str, Any]) -> None:
     for field, value in fields.items():
         if field not in PROJECT_FIELDS:
             raise ApplicationError(f"Unknown project field {field!r}")
+        if field in ROUNDING_TEXT_FIELDS and value is None:
+            value = ""
         setattr(project, field, value)
     # The client must be one of this workspace's: checked here, not trusted from the caller.
     if project.client.workspace_id != project.workspace_id:

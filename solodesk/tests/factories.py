@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from decimal import Decimal
 
 import factory
@@ -110,7 +111,9 @@ class RunningTimerFactory(factory.django.DjangoModelFactory):
 
 
 def make_api_token(*, user: User, workspace: Workspace, raw: str | None = None) -> str:
-    raw = raw or f"sd_test_{user.pk}_{workspace.pk}"
+    # Random, so that the displayed prefix (the first 10 characters) tells tokens apart
+    # whatever the primary keys are (PostgreSQL does not reset sequences between tests).
+    raw = raw or f"sd_{secrets.token_hex(16)}"
     ApiToken.objects.create(
         workspace=workspace,
         user=user,

@@ -17,6 +17,11 @@ VALID = {
     "time_zone": "Europe/Berlin",
     "payment_terms_days": "14",
     "payment_details": "IBAN DE89 3704 0044 0532 0130 00",
+    "invoice_number_format": "{year}-{seq:04d}",
+    "credit_note_number_format": "CN-{year}-{seq:04d}",
+    "time_rounding_mode": "none",
+    "time_rounding_minutes": "1",
+    "time_rounding_scope": "entry",
 }
 
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "solodesk.projects",
     "solodesk.timetracking",
     "solodesk.invoicing",
+    "solodesk.quotes",
 ]
 
 MIDDLEWARE = [

@@ -32,6 +32,10 @@ EXPECTED_PATHS = {
     "/api/v1/invoices/{invoice_id}/payments/{payment_id}": {"delete"},
     "/api/v1/invoices/{invoice_id}/send": {"post"},
     "/api/v1/invoices/{invoice_id}/pdf": {"get"},
+    "/api/v1/quotes": {"get", "post"},
+    "/api/v1/quotes/{quote_id}": {"get", "patch", "delete"},
+    "/api/v1/quotes/{quote_id}/send": {"post"},
+    "/api/v1/quotes/{quote_id}/convert": {"post"},
 }
 
 

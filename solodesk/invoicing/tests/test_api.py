@@ -682,7 +682,11 @@ def test_credit_note_credits_every_line_by_default(owner):
     assert [line["description"] for line in body["lines"]] == ["Work 0", "Work 1"]
     original = owner.api().get(url(invoice)).json()
     assert original["credit_note_ids"] == [body["id"]]
-    assert original["status"] == "issued"
+    assert (original["status"], original["amount_credited"], original["amount_due"]) == (
+        "paid",
+        "121.00",
+        "0.00",
+    )
 
 
 def test_credit_note_for_chosen_lines_and_never_twice_for_a_line(owner):

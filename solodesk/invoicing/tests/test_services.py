@@ -506,7 +506,12 @@ def test_credit_note_for_all_lines_mirrors_the_invoice(owner):
         invoice.total,
     )
     invoice.refresh_from_db()
-    assert invoice.status == "issued"  # crediting does not change the original here
+    # Credited in full: nothing is left to collect.
+    assert (invoice.status, invoice.amount_credited, invoice.amount_due) == (
+        "paid",
+        invoice.total,
+        D("0.00"),
+    )
     assert _actions(invoice) == ["created", "issued", "credited"]
     assert _actions(note) == ["issued"]
 

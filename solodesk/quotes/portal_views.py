@@ -1,0 +1,100 @@
+"""The client's side of a quote: behind the secret link, no login and no workspace. The
+client reads the quote and accepts it (typing their name as a signature) or declines it,
+once, while it is open. A wrong token or a draft is a plain 404; pages are never cached and
+never send a Referer, so the token does not leak onwards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from solodesk.core.exceptions import ApplicationError
+from solodesk.invoicing.calculation import LineInput, compute_totals
+from solodesk.quotes import selectors, services
+from solodesk.quotes.forms import AcceptForm, DeclineForm
+from solodesk.quotes.models import Quote
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _page(
+    request: HttpRequest,
+    quote: Quote,
+    token: str,
+    *,
+    accept_form: AcceptForm | None = None,
+    decline_form: DeclineForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    lines = list(quote.lines.all())
+    totals = compute_totals(
+        lines=[
+            LineInput(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
+            for line in lines
+        ],
+        currency=quote.currency,
+        discount_type=quote.discount_type,
+        discount_value=quote.discount_value,
+    )
+    today = timezone.localdate(timezone=quote.workspace.tzinfo)
+    is_expired = quote.is_expired_on(today)
+    context: dict[str, Any] = {
+        "quote": quote,
+        "lines": lines,
+        "token": token,
+        "seller": quote.workspace,
+        "buyer": quote.client,
+        "tax_groups": totals.tax_groups,
+        "is_expired": is_expired,
+        "is_open": quote.status == Quote.Status.SENT and not is_expired,
+        "accept_form": accept_form or AcceptForm(),
+        "decline_form": decline_form or DeclineForm(),
+        "error": error,
+    }
+    return _private(render(request, "quotes/portal/quote.html", context, status=status))
+
+
+@require_GET
+@never_cache
+def quote_portal(request: HttpRequest, token: str) -> HttpResponse:
+    # Queries: 1 the quote by its token (+ workspace, client), 2 its lines.
+    quote = selectors.quote_get_for_portal(token=token)
+    return _page(request, quote, token)
+
+
+@require_POST
+@never_cache
+def quote_portal_accept(request: HttpRequest, token: str) -> HttpResponse:
+    quote = selectors.quote_get_for_portal(token=token)
+    form = AcceptForm(request.POST)
+    if not form.is_valid():
+        return _page(request, quote, token, accept_form=form, status=400)
+    try:
+        services.quote_accept(token=token, name=form.cleaned_data["name"])
+    except ApplicationError as error:
+        return _page(request, quote, token, error=error.message, status=400)
+    return redirect("quote_portal:quote", token=token)
+
+
+@require_POST
+@never_cache
+def quote_portal_decline(request: HttpRequest, token: str) -> HttpResponse:
+    quote = selectors.quote_get_for_portal(token=token)
+    form = DeclineForm(request.POST)
+    if not form.is_valid():
+        return _page(request, quote, token, decline_form=form, status=400)
+    try:
+        services.quote_decline(token=token, reason=form.cleaned_data["reason"])
+    except ApplicationError as error:
+        return _page(request, quote, token, error=error.message, status=400)
+    return redirect("quote_portal:quote", token=token)

@@ -1,0 +1,482 @@
+"""Writes for quotes: drafts, sending (number + portal link + one e-mail, in a task), the
+client's answer from the portal, and converting an accepted quote into a draft invoice
+and/or a project.
+
+State changes re-read the quote under a row lock (`_lock`) so two requests cannot both
+send, accept or convert it; each writes a QuoteActivity. The quote number comes from the
+invoicing counter row (series "quote"), taken inside the sending transaction: gapless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from solodesk.accounts.models import User, Workspace
+from solodesk.clients.models import Client
+from solodesk.core.exceptions import ApplicationError
+from solodesk.core.money import CURRENCIES
+from solodesk.invoicing.calculation import LineInput, compute_totals
+from solodesk.invoicing.models import DocumentCounter
+from solodesk.invoicing.services import document_number_next, invoice_create_draft
+from solodesk.projects.models import Project
+from solodesk.projects.services import project_create
+from solodesk.quotes.models import (
+    QUOTE_NUMBER_FORMAT,
+    VALIDITY_DAYS,
+    Quote,
+    QuoteActivity,
+    QuoteLine,
+)
+
+logger = logging.getLogger(__name__)
+
+EMAIL_TASK_NAME = "solodesk.quotes.tasks.quote_email_task"
+DRAFT_FIELDS = ("issue_date", "valid_until", "discount_type", "discount_value", "notes")
+SENT_CHANGE_MESSAGE = "A sent quote cannot be changed."
+NOT_OPEN_MESSAGE = "This quote can no longer be answered."
+EXPIRED_MESSAGE = "This quote has expired; ask for a new one."
+MAX_LINES = 500
+# 32 random bytes → 256 bits, URL-safe text of 43 characters.
+PORTAL_TOKEN_BYTES = 32
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _activity(quote: Quote, user: User | None, action: str, message: str = "") -> None:
+    QuoteActivity.objects.create(quote=quote, actor=user, action=action, message=message[:500])
+
+
+def _today(workspace: Workspace) -> dt.date:
+    return timezone.localdate(timezone=workspace.tzinfo)
+
+
+def _lock(quote: Quote) -> Quote:
+    """Re-read under a row lock: sending, answering and converting serialise here."""
+    return (
+        Quote.objects.select_for_update(of=("self",))
+        .select_related("workspace", "client")
+        .get(pk=quote.pk)
+    )
+
+
+def _decimal(value: Any, field_name: str, label: str) -> Decimal:
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        raise ApplicationError.for_field(field_name, f"{label} must be a number.") from None
+    if not number.is_finite():
+        raise ApplicationError.for_field(field_name, f"{label} must be a number.")
+    return number
+
+
+def _clean_lines(*, currency: str, lines: Iterable[dict[str, Any]]) -> list[QuoteLine]:
+    """Line dicts (description, quantity, unit, unit_price, tax_rate) as unsaved lines,
+    with the same rules as invoice lines, so a quote converts into a valid invoice."""
+    built: list[QuoteLine] = []
+    units = set(QuoteLine.Unit.values)
+    places = CURRENCIES.get(currency, ("", 2))[1]
+    for index, raw in enumerate(lines, start=1):
+        label = f"Line {index}"
+        description = " ".join(str(raw.get("description") or "").split())
+        if not description or len(description) > 500:
+            raise ApplicationError.for_field(
+                "lines", f"{label}: a description of at most 500 characters is required."
+            )
+        quantity = _decimal(raw.get("quantity", "1"), "lines", f"{label}: the quantity")
+        if quantity < 0 or quantity >= 10**9 or quantity != quantity.quantize(Decimal("0.001")):
+            raise ApplicationError.for_field(
+                "lines", f"{label}: the quantity must be positive, with at most 3 decimals."
+            )
+        unit = str(raw.get("unit") or QuoteLine.Unit.HOURS)
+        if unit not in units:
+            raise ApplicationError.for_field(
+                "lines", f"{label}: the unit must be one of {', '.join(sorted(units))}."
+            )
+        unit_price = _decimal(raw.get("unit_price", "0"), "lines", f"{label}: the unit price")
+        if (
+            unit_price < 0
+            or unit_price >= 10**12
+            or unit_price != unit_price.quantize(Decimal(1).scaleb(-places))
+        ):
+            raise ApplicationError.for_field(
+                "lines",
+                f"{label}: the unit price must be positive, with at most {places} decimals.",
+            )
+        tax_rate = _decimal(raw.get("tax_rate", "0"), "lines", f"{label}: the tax rate")
+        if tax_rate < 0 or tax_rate > 100 or tax_rate != tax_rate.quantize(Decimal("0.01")):
+            raise ApplicationError.for_field(
+                "lines", f"{label}: the tax rate must be between 0 and 100 %."
+            )
+        built.append(
+            QuoteLine(
+                position=index - 1,
+                description=description,
+                quantity=quantity,
+                unit=unit,
+                unit_price=unit_price,
+                tax_rate=tax_rate,
+            )
+        )
+    if len(built) > MAX_LINES:
+        raise ApplicationError.for_field("lines", f"A quote has at most {MAX_LINES} lines.")
+    return built
+
+
+def _apply_fields(quote: Quote, fields: dict[str, Any]) -> None:
+    unknown = set(fields) - set(DRAFT_FIELDS)
+    if unknown:
+        raise ApplicationError(f"Unknown quote fields: {', '.join(sorted(unknown))}")
+    if "issue_date" in fields:
+        quote.issue_date = fields["issue_date"]
+    if "valid_until" in fields and fields["valid_until"] is not None:
+        quote.valid_until = fields["valid_until"]
+    if "notes" in fields:
+        quote.notes = str(fields["notes"] or "").strip()
+    if "discount_type" in fields:
+        quote.discount_type = fields["discount_type"] or Quote.DiscountType.NONE
+    if "discount_value" in fields:
+        value = fields["discount_value"]
+        quote.discount_value = _decimal(
+            "0" if value is None else value, "discount_value", "The discount"
+        )
+    if quote.discount_type not in Quote.DiscountType.values:
+        raise ApplicationError.for_field("discount_type", "Choose no discount, percent or amount.")
+    if quote.discount_type == Quote.DiscountType.NONE:
+        quote.discount_value = Decimal("0.00")
+    value = quote.discount_value
+    if value < 0 or value >= 10**12 or value != value.quantize(Decimal("0.01")):
+        raise ApplicationError.for_field(
+            "discount_value", "The discount must be positive, with at most 2 decimals."
+        )
+    if quote.discount_type == Quote.DiscountType.PERCENT and value > 100:
+        raise ApplicationError.for_field(
+            "discount_value", "A percentage discount is at most 100 %."
+        )
+    if quote.issue_date and quote.valid_until < quote.issue_date:
+        raise ApplicationError.for_field(
+            "valid_until", "The quote cannot expire before its issue date."
+        )
+
+
+def _store_totals(quote: Quote, lines: list[QuoteLine]) -> None:
+    totals = compute_totals(
+        lines=[
+            LineInput(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
+            for line in lines
+        ],
+        currency=quote.currency,
+        discount_type=quote.discount_type,
+        discount_value=quote.discount_value,
+    )
+    for line, total in zip(lines, totals.line_totals, strict=True):
+        line.total = total
+    quote.subtotal = totals.subtotal
+    quote.discount_amount = totals.discount_amount
+    quote.tax_total = totals.tax_total
+    quote.total = totals.total
+
+
+def _check_draft(quote: Quote) -> None:
+    if quote.status != Quote.Status.DRAFT:
+        raise ApplicationError(SENT_CHANGE_MESSAGE)
+
+
+def _copy_back(target: Quote, source: Quote) -> Quote:
+    """Keep the caller's object in step with the locked row the service changed."""
+    for model_field in Quote._meta.concrete_fields:
+        setattr(target, model_field.attname, getattr(source, model_field.attname))
+    return source
+
+
+def portal_url(quote: Quote) -> str | None:
+    if not quote.portal_token:
+        return None
+    return settings.SITE_URL + reverse("quote_portal:quote", args=[quote.portal_token])
+
+
+# --- drafts ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def quote_create_draft(
+    *,
+    workspace: Workspace,
+    user: User,
+    client: Client,
+    lines: Iterable[dict[str, Any]] = (),
+    issue_date: dt.date | None = None,
+    valid_until: dt.date | None = None,
+    discount_type: str = "none",
+    discount_value: Decimal = Decimal("0"),
+    notes: str = "",
+) -> Quote:
+    if client.workspace_id != workspace.pk:
+        raise ApplicationError.for_field("client_id", "Client not found.")
+    quote = Quote(
+        workspace=workspace,
+        client=client,
+        currency=client.currency,
+        valid_until=valid_until
+        or (issue_date or _today(workspace)) + dt.timedelta(days=VALIDITY_DAYS),
+    )
+    _apply_fields(
+        quote,
+        {
+            "issue_date": issue_date,
+            "discount_type": discount_type,
+            "discount_value": discount_value,
+            "notes": notes,
+        },
+    )
+    built = _clean_lines(currency=quote.currency, lines=lines)
+    _store_totals(quote, built)
+    quote.save()
+    for line in built:
+        line.quote = quote
+    QuoteLine.objects.bulk_create(built)
+    _activity(quote, user, QuoteActivity.Action.CREATED, "Draft created.")
+    return quote
+
+
+@transaction.atomic
+def quote_update_draft(
+    *, quote: Quote, user: User, lines: Iterable[dict[str, Any]] | None = None, **fields: Any
+) -> Quote:
+    locked = _lock(quote)
+    _check_draft(locked)
+    _apply_fields(locked, fields)
+    if lines is not None:
+        built = _clean_lines(currency=locked.currency, lines=lines)
+        locked.lines.all().delete()
+        for line in built:
+            line.quote = locked
+    else:
+        built = list(locked.lines.all())
+    _store_totals(locked, built)
+    locked.save()
+    if lines is not None:
+        QuoteLine.objects.bulk_create(built)
+    else:
+        QuoteLine.objects.bulk_update(built, ["total"])
+    _activity(locked, user, QuoteActivity.Action.UPDATED, "Draft updated.")
+    return _copy_back(quote, locked)
+
+
+@transaction.atomic
+def quote_delete_draft(*, quote: Quote, user: User) -> None:
+    locked = _lock(quote)
+    if locked.status != Quote.Status.DRAFT:
+        raise ApplicationError("A sent quote cannot be deleted.")
+    locked.delete()
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+def _enqueue_email(quote_id: int) -> None:
+    from solodesk.config.celery_app import app
+
+    try:
+        app.send_task(EMAIL_TASK_NAME, args=[quote_id])
+    except Exception:
+        logger.exception("Could not enqueue the e-mail of quote %s", quote_id)
+
+
+@transaction.atomic
+def quote_send(*, quote: Quote, user: User, to_email: str | None = None) -> Quote:
+    """Draft → sent: the quote gets its number (gapless: taken from the locked counter row
+    inside this transaction) and its secret client link; the e-mail leaves in a task after
+    commit, so a rollback never e-mails a quote that was not sent."""
+    locked = _lock(quote)
+    if locked.status != Quote.Status.DRAFT:
+        raise ApplicationError("This quote was sent already.")
+    if locked.total <= 0 or not locked.lines.exists():
+        raise ApplicationError("Add at least one line with an amount before sending the quote.")
+    recipient = (to_email or locked.client.email or "").strip()
+    if not recipient:
+        raise ApplicationError.for_field(
+            "to_email", "The client has no e-mail address; enter one to send the quote to."
+        )
+    try:
+        validate_email(recipient)
+    except ValidationError:
+        raise ApplicationError.for_field("to_email", "Enter a valid e-mail address.") from None
+    today = _today(locked.workspace)
+    locked.issue_date = locked.issue_date or today
+    if locked.valid_until < today:
+        raise ApplicationError.for_field(
+            "valid_until", "The quote's valid-until date has passed; choose a later one."
+        )
+    locked.number, locked.number_sequence = document_number_next(
+        workspace=locked.workspace,
+        series=DocumentCounter.Series.QUOTE,
+        year=locked.issue_date.year,
+        number_format=QUOTE_NUMBER_FORMAT,
+    )
+    locked.number_year = locked.issue_date.year
+    locked.status = Quote.Status.SENT
+    locked.sent_at = timezone.now()
+    locked.sent_to = recipient
+    locked.portal_token = secrets.token_urlsafe(PORTAL_TOKEN_BYTES)
+    try:
+        with transaction.atomic():
+            locked.save()
+    except IntegrityError:
+        raise ApplicationError(f"The number {locked.number} is already used.") from None
+    _activity(locked, user, QuoteActivity.Action.SENT, f"Sent as {locked.number} to {recipient}.")
+    quote_id = locked.pk
+    transaction.on_commit(lambda: _enqueue_email(quote_id))
+    return _copy_back(quote, locked)
+
+
+def quote_email_deliver(*, quote_id: int) -> bool:
+    """Send the quote's e-mail once. The conditional UPDATE on `emailed_at` is the claim: a
+    second run (a redelivered message, a retry) changes no row and sends nothing. If the
+    mail server refuses, the claim is given back so a later run may try again. Returns
+    whether this run sent the e-mail."""
+    now = timezone.now()
+    claimed = Quote.objects.filter(
+        pk=quote_id, emailed_at__isnull=True, portal_token__isnull=False
+    ).update(emailed_at=now)
+    if not claimed:
+        return False
+    quote = Quote.objects.select_related("workspace", "client").get(pk=quote_id)
+    business = quote.workspace.name
+    link = portal_url(quote)
+    body = (
+        f"Hello {quote.client.name},\n\n"
+        f"{business} sent you quote {quote.number} for "
+        f"{quote.total} {quote.currency}, valid until {quote.valid_until:%d %b %Y}.\n\n"
+        f"See it, and accept or decline it, here:\n{link}\n\n"
+        f"{business}\n"
+    )
+    message = EmailMessage(
+        subject=f"Quote {quote.number} from {business}",
+        body=body,
+        to=[quote.sent_to or quote.client.email],
+    )
+    try:
+        message.send()
+    except Exception as error:
+        Quote.objects.filter(pk=quote_id, emailed_at=now).update(emailed_at=None)
+        _activity(quote, None, QuoteActivity.Action.EMAIL_FAILED, f"E-mail failed: {error}")
+        raise
+    _activity(quote, None, QuoteActivity.Action.EMAILED, f"E-mailed to {message.to[0]}.")
+    return True
+
+
+# --- the client's answer (portal) ------------------------------------------------------------
+
+
+def _lock_open_quote(token: str) -> Quote:
+    quote = (
+        Quote.objects.select_for_update(of=("self",))
+        .select_related("workspace")
+        .filter(portal_token=token)
+        .first()
+    )
+    if quote is None:
+        raise ApplicationError("This link is no longer valid.")
+    if quote.status != Quote.Status.SENT:
+        raise ApplicationError(NOT_OPEN_MESSAGE)
+    if quote.is_expired_on(_today(quote.workspace)):
+        raise ApplicationError(EXPIRED_MESSAGE)
+    return quote
+
+
+@transaction.atomic
+def quote_accept(*, token: str, name: str = "") -> Quote:
+    quote = _lock_open_quote(token)
+    quote.status = Quote.Status.ACCEPTED
+    quote.accepted_at = timezone.now()
+    quote.accepted_by_name = " ".join(str(name or "").split())[:200]
+    quote.save(update_fields=["status", "accepted_at", "accepted_by_name", "updated_at"])
+    signed = f" by {quote.accepted_by_name}" if quote.accepted_by_name else ""
+    _activity(quote, None, QuoteActivity.Action.ACCEPTED, f"Accepted{signed}.")
+    return quote
+
+
+@transaction.atomic
+def quote_decline(*, token: str, reason: str = "") -> Quote:
+    quote = _lock_open_quote(token)
+    quote.status = Quote.Status.DECLINED
+    quote.declined_at = timezone.now()
+    quote.decline_reason = str(reason or "").strip()[:2000]
+    quote.save(update_fields=["status", "declined_at", "decline_reason", "updated_at"])
+    _activity(quote, None, QuoteActivity.Action.DECLINED, quote.decline_reason or "Declined.")
+    return quote
+
+
+# --- converting ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def quote_convert(
+    *, quote: Quote, user: User, make_invoice: bool = True, make_project: bool = False
+) -> Quote:
+    """An accepted quote becomes, once, a draft invoice with its lines and/or an hourly
+    project whose budget is the quote's subtotal. The lock makes "once" hold under two
+    concurrent clicks."""
+    if not make_invoice and not make_project:
+        raise ApplicationError("Choose an invoice, a project, or both.")
+    locked = _lock(quote)
+    if locked.status != Quote.Status.ACCEPTED:
+        raise ApplicationError("Only an accepted quote can be converted.")
+    if locked.converted_at is not None:
+        raise ApplicationError("This quote was converted already.")
+    made = []
+    if make_invoice:
+        lines = [
+            {
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit": line.unit,
+                "unit_price": line.unit_price,
+                "tax_rate": line.tax_rate,
+            }
+            for line in locked.lines.all()
+        ]
+        notes = f"As agreed in quote {locked.number}."
+        if locked.notes:
+            notes = f"{notes}\n\n{locked.notes}"
+        invoice = invoice_create_draft(
+            workspace=locked.workspace,
+            user=user,
+            client=locked.client,
+            lines=lines,
+            discount_type=locked.discount_type,
+            discount_value=locked.discount_value,
+            notes=notes,
+        )
+        locked.converted_invoice = invoice
+        made.append("a draft invoice")
+    if make_project:
+        project = project_create(
+            workspace=locked.workspace,
+            client=locked.client,
+            name=f"Quote {locked.number}",
+            billing_method=Project.BillingMethod.HOURLY,
+            budget_amount=locked.subtotal,
+        )
+        locked.converted_project = project
+        made.append("a project")
+    locked.converted_at = timezone.now()
+    locked.save(
+        update_fields=["converted_invoice", "converted_project", "converted_at", "updated_at"]
+    )
+    _activity(locked, user, QuoteActivity.Action.CONVERTED, f"Converted into {' and '.join(made)}.")
+    return _copy_back(quote, locked)

@@ -1,0 +1,249 @@
+"""Quote pages: the list, drafting with a formset of lines, the quote page with send and
+convert. Reads through selectors, writes through services; another workspace's quote is a
+404. Pages run in the workspace's time zone, so "today" (expired) is the workspace's day."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, cast
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from solodesk.accounts.models import User, Workspace
+from solodesk.accounts.workspace import workspace_required
+from solodesk.core.exceptions import ApplicationError
+from solodesk.quotes import selectors, services
+from solodesk.quotes.forms import (
+    ConvertForm,
+    QuoteForm,
+    SendForm,
+    add_service_error,
+    line_formset,
+    quote_line_initial,
+)
+from solodesk.quotes.models import Quote
+
+PAGE_SIZE = 50
+TABS: list[tuple[str, str]] = [
+    ("all", "All"),
+    (Quote.Status.DRAFT, "Drafts"),
+    (Quote.Status.SENT, "Sent"),
+    (Quote.Status.ACCEPTED, "Accepted"),
+    (Quote.Status.DECLINED, "Declined"),
+    (Quote.EXPIRED, "Expired"),
+]
+TAB_KEYS = {key for key, _label in TABS}
+
+
+def workspace_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponseBase]:
+    """`workspace_required`, and the view (and its template) run in the workspace's time zone."""
+
+    @workspace_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with timezone.override(_workspace(request).tzinfo):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _workspace(request: HttpRequest) -> Workspace:
+    return request.workspace  # type: ignore[attr-defined,no-any-return]
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _quote(request: HttpRequest, public_id: UUID) -> Quote:
+    return selectors.quote_get(workspace=_workspace(request), public_id=public_id)
+
+
+def _detail_url(quote: Quote) -> str:
+    return reverse("quotes:detail", args=[quote.public_id])
+
+
+def _error_messages(request: HttpRequest, error: ApplicationError | ValidationError) -> None:
+    if isinstance(error, ApplicationError):
+        texts = [error.message]
+        texts += [m for msgs in error.errors.values() for m in msgs if m != error.message]
+    else:
+        texts = list(error.messages)
+    for text in texts:
+        messages.error(request, text)
+
+
+@require_GET
+@workspace_page
+def quote_list(request: HttpRequest) -> HttpResponse:
+    # Queries: session, user (+ timer), membership (+ workspace), COUNT of the tab's quotes,
+    # one page of quotes (+ client).
+    tab = request.GET.get("status", "all")
+    if tab not in TAB_KEYS:
+        tab = "all"
+    quotes = selectors.quote_list(
+        workspace=_workspace(request), status=None if tab == "all" else tab
+    )
+    page = Paginator(quotes, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "quotes/quote_list.html",
+        {"nav": "quotes", "page": page, "tab": tab, "tabs": TABS},
+    )
+
+
+def _draft_form_page(request: HttpRequest, quote: Quote | None) -> HttpResponse:
+    workspace = _workspace(request)
+    is_new = quote is None
+    if request.method == "POST":
+        form = QuoteForm(request.POST, workspace=workspace, with_client=is_new)
+        formset = line_formset(request.POST)
+        if form.is_valid() and formset.is_valid():
+            try:
+                if quote is None:
+                    saved = services.quote_create_draft(
+                        workspace=workspace,
+                        user=_user(request),
+                        client=form.cleaned_data["client"],
+                        lines=formset.line_dicts(),
+                        **form.service_fields(),
+                    )
+                else:
+                    saved = services.quote_update_draft(
+                        quote=quote,
+                        user=_user(request),
+                        lines=formset.line_dicts(),
+                        **form.service_fields(),
+                    )
+            except (ApplicationError, ValidationError) as error:
+                add_service_error(form, error, formset)
+            else:
+                messages.success(request, "Draft created." if is_new else "Draft saved.")
+                return redirect(_detail_url(saved))
+    elif quote is None:
+        form = QuoteForm(workspace=workspace, initial={"client": request.GET.get("client")})
+        formset = line_formset()
+    else:
+        form = QuoteForm(
+            workspace=workspace,
+            with_client=False,
+            initial={
+                "issue_date": quote.issue_date,
+                "valid_until": quote.valid_until,
+                "discount_type": quote.discount_type,
+                "discount_value": quote.discount_value,
+                "notes": quote.notes,
+            },
+        )
+        formset = line_formset(initial=quote_line_initial(quote))
+    has_errors = bool(form.errors) or any(formset.errors) or bool(formset.non_form_errors())
+    return render(
+        request,
+        "quotes/quote_form.html",
+        {"nav": "quotes", "form": form, "formset": formset, "quote": quote},
+        status=400 if has_errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_page
+def quote_new(request: HttpRequest) -> HttpResponse:
+    return _draft_form_page(request, None)
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_page
+def quote_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    quote = _quote(request, public_id)
+    if not quote.is_draft:
+        messages.error(request, services.SENT_CHANGE_MESSAGE)
+        return redirect(_detail_url(quote))
+    return _draft_form_page(request, quote)
+
+
+@require_GET
+@workspace_page
+def quote_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    # Queries: session, user (+ timer), membership (+ workspace), the quote (+ client,
+    # converted invoice and project), its lines, its activity (+ actors).
+    quote = _quote(request, public_id)
+    return render(
+        request,
+        "quotes/quote_detail.html",
+        {
+            "nav": "quotes",
+            "quote": quote,
+            "send_form": SendForm(initial={"to_email": quote.client.email}),
+            "convert_form": ConvertForm(),
+            "portal_url": services.portal_url(quote),
+        },
+    )
+
+
+@require_POST
+@workspace_page
+def quote_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    quote = _quote(request, public_id)
+    try:
+        services.quote_delete_draft(quote=quote, user=_user(request))
+    except (ApplicationError, ValidationError) as error:
+        _error_messages(request, error)
+        return redirect(_detail_url(quote))
+    messages.success(request, "Draft deleted.")
+    return redirect(reverse("quotes:list"))
+
+
+@require_POST
+@workspace_page
+def quote_send(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    quote = _quote(request, public_id)
+    form = SendForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(_detail_url(quote))
+    try:
+        services.quote_send(
+            quote=quote, user=_user(request), to_email=form.cleaned_data["to_email"] or None
+        )
+    except (ApplicationError, ValidationError) as error:
+        _error_messages(request, error)
+    else:
+        messages.success(request, f"Quote {quote.number} is on its way to {quote.sent_to}.")
+    return redirect(_detail_url(quote))
+
+
+@require_POST
+@workspace_page
+def quote_convert(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    quote = _quote(request, public_id)
+    form = ConvertForm(request.POST)
+    if not form.is_valid():
+        for error in form.non_field_errors():
+            messages.error(request, str(error))
+        return redirect(_detail_url(quote))
+    try:
+        converted = services.quote_convert(
+            quote=quote,
+            user=_user(request),
+            make_invoice=form.cleaned_data["invoice"],
+            make_project=form.cleaned_data["project"],
+        )
+    except (ApplicationError, ValidationError) as error:
+        _error_messages(request, error)
+        return redirect(_detail_url(quote))
+    if converted.converted_invoice is not None:
+        messages.success(request, "Draft invoice created from the quote.")
+        return redirect(reverse("invoicing:detail", args=[converted.converted_invoice.public_id]))
+    messages.success(request, "Project created from the quote.")
+    return redirect(_detail_url(quote))
