@@ -24,6 +24,10 @@ QUOTE_NUMBER_FORMAT = "Q-{year}-{seq:04d}"
 VALIDITY_DAYS = 30
 
 
+def quote_pdf_path(instance: Quote, filename: str) -> str:
+    return f"quotes/{instance.public_id}/{filename}"
+
+
 class Quote(BaseModel):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -79,6 +83,11 @@ class Quote(BaseModel):
         "projects.Project", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     converted_at = models.DateTimeField(null=True, blank=True)
+    # The rendered PDF, re-used while `pdf_state` (a digest of what it shows) matches.
+    pdf_file = models.FileField(upload_to=quote_pdf_path, blank=True, max_length=300)
+    pdf_state = models.CharField(max_length=64, blank=True)
+    # When the client first opened the link (a member of the workspace does not count).
+    viewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -175,6 +184,7 @@ class QuoteActivity(models.Model):
         SENT = "sent", "Sent"
         EMAILED = "emailed", "E-mailed"
         EMAIL_FAILED = "email_failed", "E-mail failed"
+        VIEWED = "viewed", "Viewed by the client"
         ACCEPTED = "accepted", "Accepted by the client"
         DECLINED = "declined", "Declined by the client"
         CONVERTED = "converted", "Converted"

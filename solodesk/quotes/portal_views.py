@@ -7,17 +7,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from solodesk.accounts.models import User
 from solodesk.core.exceptions import ApplicationError
 from solodesk.invoicing.calculation import LineInput, compute_totals
-from solodesk.quotes import selectors, services
+from solodesk.quotes import pdf, selectors, services
 from solodesk.quotes.forms import AcceptForm, DeclineForm
 from solodesk.quotes.models import Quote
+
+# The "PDF is being prepared" page reloads itself every 2 s, for about a minute at most.
+PDF_PENDING_MAX_ATTEMPTS = 30
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -64,12 +69,65 @@ def _page(
     return _private(render(request, "quotes/portal/quote.html", context, status=status))
 
 
+def _visitor_is_member(request: HttpRequest, quote: Quote) -> bool:
+    # Free for the client (no session cookie, so no query); the logged-in freelancer who
+    # opens their own link costs their session, user and one membership query.
+    user = request.user
+    if not user.is_authenticated:
+        return False
+    assert isinstance(user, User)
+    return selectors.quote_portal_visitor_is_member(quote=quote, user=user)
+
+
 @require_GET
 @never_cache
 def quote_portal(request: HttpRequest, token: str) -> HttpResponse:
-    # Queries: 1 the quote by its token (+ workspace, client), 2 its lines.
+    # Queries for the client: 1 the quote by its token (+ workspace, client), 2 its lines;
+    # the very first visit adds 3 the conditional UPDATE of viewed_at and 4 the "viewed"
+    # activity row.
     quote = selectors.quote_get_for_portal(token=token)
+    if quote.viewed_at is None and not _visitor_is_member(request, quote):
+        services.quote_view_record(quote=quote)
     return _page(request, quote, token)
+
+
+# FileResponse is a streaming response, not the HttpResponse the decorators' hints name.
+@require_GET  # type: ignore[arg-type]
+@never_cache
+def quote_portal_pdf(request: HttpRequest, token: str) -> HttpResponse | FileResponse:
+    """The current PDF; if it is not rendered yet (or the quote changed since), a page that
+    has it rendered in the background and reloads itself until the file is there."""
+    # Queries: 1 the quote by its token (+ workspace, client), 2 its lines (what the PDF
+    # shows decides whether the stored file is current). Never renders here.
+    quote = selectors.quote_get_for_portal(token=token)
+    if not pdf.quote_pdf_request(quote=quote):
+        try:
+            file = quote.pdf_file.open("rb")
+        except FileNotFoundError as error:
+            raise Http404("The PDF is not available.") from error
+        served = FileResponse(
+            file, filename=pdf.quote_pdf_filename(quote), content_type="application/pdf"
+        )
+        served["Referrer-Policy"] = "no-referrer"
+        served["X-Robots-Tag"] = "noindex, nofollow"
+        return served
+    try:
+        attempt = int(request.GET.get("attempt", "0"))
+    except ValueError:
+        attempt = 0
+    url = reverse("quote_portal:pdf", args=[token])
+    response = render(
+        request,
+        "quotes/portal/pdf_pending.html",
+        {
+            "token": token,
+            "label": f"Quote {quote.number}",
+            "keep_polling": attempt < PDF_PENDING_MAX_ATTEMPTS,
+            "retry_url": f"{url}?attempt={attempt + 1}",
+        },
+        status=202,
+    )
+    return _private(response)
 
 
 @require_POST

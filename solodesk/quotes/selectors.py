@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from solodesk.accounts.models import Workspace
+from solodesk.accounts.models import Membership, User, Workspace
 from solodesk.quotes.models import Quote, QuoteActivity
 
 
@@ -64,3 +64,9 @@ def quote_get_for_portal(*, token: str) -> Quote:
         .prefetch_related("lines"),
         portal_token=token,
     )
+
+
+def quote_portal_visitor_is_member(*, quote: Quote, user: User) -> bool:
+    """Whether a logged-in visitor of a client link works in the quote's workspace (the
+    freelancer checking their own link): their visit is not the client's "viewed"."""
+    return Membership.objects.filter(workspace_id=quote.workspace_id, user=user).exists()

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -40,6 +41,7 @@ from solodesk.quotes.models import (
     QuoteActivity,
     QuoteLine,
 )
+from solodesk.quotes.pdf import quote_pdf_ensure, quote_pdf_filename
 
 logger = logging.getLogger(__name__)
 
@@ -343,11 +345,33 @@ def quote_send(*, quote: Quote, user: User, to_email: str | None = None) -> Quot
     return _copy_back(quote, locked)
 
 
+def _email_pdf(quote_id: int) -> FieldFile | None:
+    """The quote's current PDF for the e-mail, rendered here if needed (this runs in the
+    e-mail task, a worker). Done before the e-mail is claimed, so a slow or failed render
+    never leaves an e-mail claimed but unsent; a render that fails sends the e-mail without
+    the attachment (the portal link still offers the PDF). None when the e-mail went out
+    already or the quote is not sent: nothing to render for."""
+    quote = (
+        Quote.objects.select_related("workspace", "client")
+        .prefetch_related("lines")
+        .filter(pk=quote_id, emailed_at__isnull=True, portal_token__isnull=False)
+        .first()
+    )
+    if quote is None:
+        return None
+    try:
+        return quote_pdf_ensure(quote=quote)
+    except Exception:
+        logger.exception("Could not render the PDF of quote %s for its e-mail", quote_id)
+        return None
+
+
 def quote_email_deliver(*, quote_id: int) -> bool:
     """Send the quote's e-mail once. The conditional UPDATE on `emailed_at` is the claim: a
     second run (a redelivered message, a retry) changes no row and sends nothing. If the
     mail server refuses, the claim is given back so a later run may try again. Returns
     whether this run sent the e-mail."""
+    pdf_file = _email_pdf(quote_id)
     now = timezone.now()
     claimed = Quote.objects.filter(
         pk=quote_id, emailed_at__isnull=True, portal_token__isnull=False
@@ -369,6 +393,9 @@ def quote_email_deliver(*, quote_id: int) -> bool:
         body=body,
         to=[quote.sent_to or quote.client.email],
     )
+    if pdf_file is not None:
+        with pdf_file.open("rb") as handle:
+            message.attach(quote_pdf_filename(quote), handle.read(), "application/pdf")
     try:
         message.send()
     except Exception as error:
@@ -377,6 +404,24 @@ def quote_email_deliver(*, quote_id: int) -> bool:
         raise
     _activity(quote, None, QuoteActivity.Action.EMAILED, f"E-mailed to {message.to[0]}.")
     return True
+
+
+# --- the client's view (portal) ---------------------------------------------------------------
+
+
+def quote_view_record(*, quote: Quote) -> bool:
+    """Mark the first time the client opened the link; True only for that first time.
+
+    The conditional UPDATE (viewed_at IS NULL) is the once-only guard: two clicks at the
+    same moment record one view. `savepoint=False` keeps this to two statements."""
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):
+        recorded = Quote.objects.filter(pk=quote.pk, viewed_at__isnull=True).update(viewed_at=now)
+        if recorded:
+            _activity(quote, None, QuoteActivity.Action.VIEWED, "The client opened the quote link.")
+    if recorded:
+        quote.viewed_at = now
+    return bool(recorded)
 
 
 # --- the client's answer (portal) ------------------------------------------------------------

@@ -1,11 +1,21 @@
-"""Celery entry point for quote e-mails: an id in, one service call out. The service claims
-the e-mail with a conditional UPDATE, so a message delivered twice sends one e-mail."""
+"""Celery entry points for quotes: an id in, one service call out.
+
+The e-mail task's service claims the e-mail with a conditional UPDATE, so a message
+delivered twice sends one e-mail. The PDF task has no Job row: it makes the quote's stored
+PDF current (`quote_pdf_ensure` re-uses a current file, so a repeated message renders once)
+and the page that asked for it reloads until it is there."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
+from solodesk.quotes.models import Quote
+from solodesk.quotes.pdf import quote_for_pdf, quote_pdf_ensure
 from solodesk.quotes.services import quote_email_deliver
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -17,3 +27,15 @@ from solodesk.quotes.services import quote_email_deliver
 )
 def quote_email_task(quote_id: int) -> bool:
     return quote_email_deliver(quote_id=quote_id)
+
+
+@shared_task(name="solodesk.quotes.tasks.quote_pdf_task", soft_time_limit=60, time_limit=90)
+def quote_pdf_task(quote_id: int) -> bool:
+    """Make the quote's PDF current; False when the quote is gone (a deleted draft)."""
+    try:
+        quote = quote_for_pdf(quote_id=quote_id)
+    except Quote.DoesNotExist:
+        logger.info("Quote %s no longer exists: no PDF to render", quote_id)
+        return False
+    quote_pdf_ensure(quote=quote)
+    return True

@@ -12,7 +12,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from solodesk.accounts.models import User, Workspace
 from solodesk.accounts.workspace import workspace_required
 from solodesk.core.exceptions import ApplicationError
-from solodesk.quotes import selectors, services
+from solodesk.quotes import pdf, selectors, services
 from solodesk.quotes.forms import (
     ConvertForm,
     QuoteForm,
@@ -186,6 +186,28 @@ def quote_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "convert_form": ConvertForm(),
             "portal_url": services.portal_url(quote),
         },
+    )
+
+
+# FileResponse is a streaming response, not the HttpResponse the decorators' hints name.
+@require_GET  # type: ignore[arg-type]
+@workspace_page  # type: ignore[arg-type]
+def quote_pdf(request: HttpRequest, public_id: UUID) -> HttpResponse | FileResponse:
+    """The PDF when the stored one is current; else have it rendered in the background
+    (never here) and go back to the quote with a message to try again in a moment."""
+    # Queries: session, user (+ timer), membership (+ workspace), the quote (+ client,
+    # converted invoice and project), its lines, its activity (+ actors).
+    quote = _quote(request, public_id)
+    quote.workspace = _workspace(request)  # the same row: the PDF shows the seller
+    if pdf.quote_pdf_request(quote=quote):
+        messages.info(request, "The PDF is being prepared. Click “Download PDF” again in a moment.")
+        return redirect(_detail_url(quote))
+    try:
+        file = quote.pdf_file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404("The PDF file is missing.") from error
+    return FileResponse(
+        file, filename=pdf.quote_pdf_filename(quote), content_type="application/pdf"
     )
 
 
