@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import forms as auth_forms
 
 from solodesk.accounts.models import TIME_ZONE_CHOICES, ApiToken, User, Workspace
 from solodesk.accounts.services import number_format_error, workspace_create
+from solodesk.core.l10n import DEFAULT_LOCALE
 from solodesk.core.money import CURRENCY_CHOICES
 
 
@@ -37,6 +40,7 @@ class WorkspaceForm(forms.ModelForm):
             "tax_id",
             "default_currency",
             "time_zone",
+            "locale",
             "payment_terms_days",
             "payment_details",
             "invoice_number_format",
@@ -46,6 +50,7 @@ class WorkspaceForm(forms.ModelForm):
             "time_rounding_scope",
         ]
         labels = {
+            "locale": "Number and date format",
             "payment_terms_days": "Payment terms (days)",
             "invoice_number_format": "Invoice numbers",
             "credit_note_number_format": "Credit note numbers",
@@ -72,6 +77,14 @@ class WorkspaceForm(forms.ModelForm):
             "address": forms.Textarea(attrs={"rows": 3}),
             "payment_details": forms.Textarea(attrs={"rows": 3}),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Optional: a form posted without it (older pages, scripts) keeps the current one.
+        self.fields["locale"].required = False
+
+    def clean_locale(self) -> str:
+        return self.cleaned_data.get("locale") or self.instance.locale or DEFAULT_LOCALE
 
     def _clean_number_format(self, field: str) -> str:
         value = self.cleaned_data[field].strip()

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 
+from solodesk.core.l10n import DEFAULT_LOCALE, LOCALE_CHOICES
 from solodesk.core.models import BaseModel
 from solodesk.core.money import CURRENCY_CHOICES
 
@@ -71,6 +72,13 @@ class Workspace(BaseModel):
     tax_id = models.CharField("tax id", max_length=50, blank=True)
     default_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="EUR")
     time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
+    # How dates and amounts are written on the documents clients get (PDF, portal, e-mail).
+    locale = models.CharField(
+        max_length=10,
+        choices=LOCALE_CHOICES,
+        default=DEFAULT_LOCALE,
+        help_text="How dates and amounts are written on invoices, in e-mails and in the portal.",
+    )
     payment_terms_days = models.PositiveSmallIntegerField(default=30)
     payment_details = models.TextField(
         blank=True, help_text="Bank account (IBAN/BIC) or other payment instructions."

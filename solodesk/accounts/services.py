@@ -22,6 +22,7 @@ WORKSPACE_FIELDS = (
     "tax_id",
     "default_currency",
     "time_zone",
+    "locale",
     "payment_terms_days",
     "payment_details",
     "invoice_number_format",

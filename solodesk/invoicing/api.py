@@ -302,6 +302,13 @@ class FromTimeIn(Schema):
     project_ids: list[UUID] | None = Field(None, description="Default: all the client's.")
     grouping: Grouping = Field("project", description="project | project_day | entry")
     issue_date: dt.date | None = None
+    fixed_fee_percent: Decimal | None = Field(
+        None,
+        gt=0,
+        le=100,
+        decimal_places=2,
+        description="Part of each fixed-fee project's fee to bill, in percent (default 100).",
+    )
 
     @field_validator("date_to")
     @classmethod
@@ -433,6 +440,7 @@ def create_invoice_from_time(request: HttpRequest, payload: FromTimeIn) -> Statu
         project_public_ids=payload.project_ids,
         grouping=payload.grouping,
         issue_date=payload.issue_date,
+        fixed_fee_percent=payload.fixed_fee_percent,
     )
     return Status(201, _invoice(request, invoice.public_id))
 

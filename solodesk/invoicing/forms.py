@@ -218,6 +218,18 @@ class FromTimeForm(forms.Form):
     grouping = forms.ChoiceField(
         choices=GROUPING_CHOICES, initial="project", widget=forms.RadioSelect
     )
+    fixed_fee_percent = forms.DecimalField(
+        required=False,
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("100"),
+        label="Part of fixed fees (%)",
+        help_text="For fixed-fee projects: bill this part of the fee (empty: all of it).",
+        widget=forms.NumberInput(
+            attrs={"min": "0.01", "max": "100", "step": "0.01", "inputmode": "decimal"}
+        ),
+    )
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -110,6 +110,8 @@ def invoice_pdf_content(invoice: Invoice) -> dict[str, Any]:
         "number": invoice.number or "",
         "credited_number": (credited.number or "") if credited else "",
         "currency": invoice.currency,
+        # The workspace's current locale (issued documents too): changing it re-renders.
+        "locale": invoice.workspace.locale,
         "issue_date": invoice.issue_date,
         "due_date": invoice.due_date,
         "paid_on": invoice.paid_on,

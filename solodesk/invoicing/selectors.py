@@ -78,7 +78,8 @@ def invoice_get(*, workspace: Workspace, public_id: UUID | str) -> Invoice:
     activity with actors, credit notes."""
     qs = (
         Invoice.objects.filter(workspace=workspace)
-        .select_related("client", "credited_invoice")
+        # workspace: its locale is part of the PDF's fingerprint (joined, no extra query).
+        .select_related("client", "credited_invoice", "workspace")
         .prefetch_related(
             Prefetch(
                 "lines",
@@ -196,7 +197,8 @@ def invoice_get_for_portal(*, token: str) -> Invoice:
         raise Http404("No such link.")
     qs = (
         Invoice.objects.exclude(status=Invoice.Status.DRAFT)
-        .select_related("credited_invoice")
+        # workspace: dates and amounts follow its locale (joined, no extra query).
+        .select_related("credited_invoice", "workspace")
         .prefetch_related(
             Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "pk")),
             Prefetch("payments", queryset=Payment.objects.order_by("date", "pk")),

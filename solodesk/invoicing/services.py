@@ -420,7 +420,12 @@ def _span_label(days: Sequence[dt.date]) -> str:
 
 
 def _lines_from_entries(
-    *, workspace: Workspace, client: Client, entries: Sequence[TimeEntry], grouping: str
+    *,
+    workspace: Workspace,
+    client: Client,
+    entries: Sequence[TimeEntry],
+    grouping: str,
+    fixed_fee_percent: Decimal = Decimal("100"),
 ) -> list[_LineData]:
     tz = workspace.tzinfo
     groups: dict[tuple[Any, ...], list[TimeEntry]] = {}
@@ -447,12 +452,16 @@ def _lines_from_entries(
             if project.fixed_fee is None:
                 message = f"The fixed-fee project “{project.name}” has no fee; set one first."
                 raise ApplicationError.for_field("project_ids", message)
+            fee, description = project.fixed_fee, f"{project.name} — fixed fee"
+            if fixed_fee_percent != HUNDRED_PERCENT:
+                fee = quantize(fee * fixed_fee_percent / HUNDRED_PERCENT, client.currency)
+                description += f" ({_percent_label(fixed_fee_percent)} %)"
             lines.append(
                 _LineData(
-                    description=f"{project.name} — fixed fee",
+                    description=description[:500],
                     quantity=Decimal("1.000"),
                     unit=InvoiceLine.Unit.PIECES,
-                    unit_price=project.fixed_fee,
+                    unit_price=fee,
                     tax_rate=Decimal("0.00"),
                     project=project,
                     tracked_seconds=sum(durations),
@@ -488,6 +497,35 @@ def _lines_from_entries(
     return lines
 
 
+HUNDRED_PERCENT = Decimal("100")
+
+
+def _percent_label(value: Decimal) -> str:
+    """50.00 → "50", 33.330 → "33.33"."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def clean_fixed_fee_percent(value: Decimal | int | str | None) -> Decimal:
+    """The part of a fixed fee to bill, in percent: 0 < p ≤ 100 with at most 2 decimals;
+    None (not given) is the whole fee."""
+    if value is None or value == "":
+        return HUNDRED_PERCENT
+    message = "Bill a part of the fixed fee between 0 and 100 % (e.g. 50 or 33.33)."
+    try:
+        percent = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ApplicationError.for_field("fixed_fee_percent", message) from None
+    if (
+        not percent.is_finite()
+        or percent <= 0
+        or percent > HUNDRED_PERCENT
+        or percent != percent.quantize(Decimal("0.01"))
+    ):
+        raise ApplicationError.for_field("fixed_fee_percent", message)
+    return percent
+
+
 def unbilled_entries(*, workspace: Workspace) -> QuerySet[TimeEntry]:
     """Billable, not reserved by a draft, not invoiced, on a project that bills."""
     return TimeEntry.objects.filter(
@@ -509,9 +547,14 @@ def invoice_create_from_time(
     project_public_ids: Sequence[UUID] | None = None,
     grouping: str = "project",
     issue_date: dt.date | None = None,
+    fixed_fee_percent: Decimal | None = None,
 ) -> Invoice:
+    """`fixed_fee_percent` (0 < p ≤ 100, default 100) bills that part of each fixed-fee
+    project's fee: "Security audit — fixed fee (50 %)" at fee × p / 100, rounded half-up
+    to the currency."""
     if client.workspace_id != workspace.pk:
         raise ApplicationError.for_field("client_id", "Client not found.")
+    percent = clean_fixed_fee_percent(fixed_fee_percent)
     if grouping not in GROUPINGS:
         raise ApplicationError.for_field(
             "grouping", "Group by project, by project and day, or one line per entry."
@@ -552,7 +595,11 @@ def invoice_create_from_time(
         .order_by("project__name", "project_id", "started_at", "pk")
     )
     line_data = _lines_from_entries(
-        workspace=workspace, client=client, entries=entries, grouping=grouping
+        workspace=workspace,
+        client=client,
+        entries=entries,
+        grouping=grouping,
+        fixed_fee_percent=percent,
     )
     invoice = Invoice(
         workspace=workspace, client=client, currency=client.currency, issue_date=issue_date

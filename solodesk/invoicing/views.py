@@ -237,6 +237,7 @@ def invoice_from_time(request: HttpRequest) -> HttpResponse:
                     date_to=data["date_to"],
                     project_public_ids=[p.public_id for p in data["projects"]] or None,
                     grouping=data["grouping"],
+                    fixed_fee_percent=data.get("fixed_fee_percent"),
                 )
             except (ApplicationError, ValidationError) as error:
                 add_service_error(form, error)
