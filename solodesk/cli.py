@@ -173,7 +173,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     port = args.port or int(os.environ.get("PORT", "8000"))
     has_demo_user = User.objects.filter(email=DEMO_EMAIL).exists()
     database = settings.DATABASES["default"]["NAME"]
+    shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"]}
+    # Links in e-mails (the client portal) must point where this server listens, unless
+    # the self-hoster said otherwise.
+    env.setdefault("SITE_URL", f"http://{shown_host}:{port}")
     stop = _StopSignals()
     processes = {
         "web": subprocess.Popen(web_command(host, port, args.workers, args.threads), env=env),
@@ -183,7 +187,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         ),
         "beat": subprocess.Popen(beat_command(), env=env),
     }
-    shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
     demo_line = f"  Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}\n" if has_demo_user else ""
     print(
         "\n"
