@@ -30,7 +30,7 @@ from solodesk.clients.models import Client
 from solodesk.clients.selectors import client_get
 from solodesk.core.api import DecimalString, IsoDatetime, omittable, referenced
 from solodesk.invoicing import pdf, selectors, sending, services
-from solodesk.invoicing.calculation import LineInput, compute_totals
+from solodesk.invoicing.calculation import document_totals
 from solodesk.invoicing.models import Invoice, InvoiceActivity, InvoiceLine, Payment
 from solodesk.projects.models import Project
 from solodesk.projects.selectors import project_get
@@ -229,15 +229,7 @@ class InvoiceOut(InvoiceSummaryOut):
 def invoice_tax_groups(invoice: Invoice) -> tuple[Any, ...]:
     """The per-rate breakdown, re-computed from the (prefetched) lines with the same pure
     arithmetic the services store totals with, so it always adds up to tax_total."""
-    totals = compute_totals(
-        lines=[
-            LineInput(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
-            for line in invoice.lines.all()
-        ],
-        currency=invoice.currency,
-        discount_type=invoice.discount_type,
-        discount_value=invoice.discount_value,
-    )
+    totals = document_totals(invoice, invoice.lines.all())
     return totals.tax_groups
 
 

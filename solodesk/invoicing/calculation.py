@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Protocol
 
 from solodesk.core.money import CURRENCIES, quantize
 
@@ -131,4 +132,30 @@ def compute_totals(
         tax_groups=tuple(groups),
         tax_total=tax_total,
         total=subtotal - discount + tax_total,
+    )
+
+
+class PricedLine(Protocol):
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: Decimal
+
+
+class PricedDocument(Protocol):
+    currency: str
+    discount_type: str
+    discount_value: Decimal
+
+
+def document_totals(document: PricedDocument, lines: Iterable[PricedLine]) -> Totals:
+    """The totals of an invoice, credit note or quote from its line rows (saved or not):
+    the one place that turns stored documents into calculation input."""
+    return compute_totals(
+        lines=[
+            LineInput(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
+            for line in lines
+        ],
+        currency=document.currency,
+        discount_type=document.discount_type,
+        discount_value=document.discount_value,
     )

@@ -26,7 +26,7 @@ from django.template.loader import render_to_string
 from solodesk.accounts.models import Membership
 from solodesk.core.models import Job
 from solodesk.core.services import job_create, job_set_progress, job_succeed
-from solodesk.invoicing.calculation import LineInput, compute_totals
+from solodesk.invoicing.calculation import document_totals
 from solodesk.invoicing.models import Invoice
 
 if TYPE_CHECKING:
@@ -86,15 +86,7 @@ def invoice_pdf_content(invoice: Invoice) -> dict[str, Any]:
     credit notes, the workspace/client and the credited invoice."""
     seller, buyer = _parties(invoice)
     lines = list(invoice.lines.all())
-    totals = compute_totals(
-        lines=[
-            LineInput(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
-            for line in lines
-        ],
-        currency=invoice.currency,
-        discount_type=invoice.discount_type,
-        discount_value=invoice.discount_value,
-    )
+    totals = document_totals(invoice, lines)
     is_credit_note = invoice.kind == Invoice.Kind.CREDIT_NOTE
     credited = invoice.credited_invoice if invoice.credited_invoice_id else None
     return {

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from solodesk.accounts.models import User
 from solodesk.invoicing import pdf, selectors, sending
-from solodesk.invoicing.calculation import LineInput, compute_totals
+from solodesk.invoicing.calculation import document_totals
 from solodesk.invoicing.models import Invoice
 
 # The "PDF is being prepared" page reloads itself every 2 s, for about a minute at most.
@@ -53,15 +53,7 @@ def invoice_portal(request: HttpRequest, token: str) -> HttpResponse:
     if invoice.portal_viewed_at is None and not _visitor_is_member(request, invoice):
         sending.portal_view_record(invoice=invoice)
     lines = list(invoice.lines.all())
-    totals = compute_totals(
-        lines=[
-            LineInput(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
-            for line in lines
-        ],
-        currency=invoice.currency,
-        discount_type=invoice.discount_type,
-        discount_value=invoice.discount_value,
-    )
+    totals = document_totals(invoice, lines)
     label, kind_label = _labels(invoice)
     is_credit_note = invoice.kind == Invoice.Kind.CREDIT_NOTE
     seller = invoice.seller or {}

@@ -30,7 +30,7 @@ from solodesk.accounts.models import TimeRounding, User, Workspace
 from solodesk.clients.models import Client
 from solodesk.core.exceptions import ApplicationError
 from solodesk.core.money import CURRENCIES, quantize
-from solodesk.invoicing.calculation import LineInput, Totals, compute_totals
+from solodesk.invoicing.calculation import Totals, document_totals
 from solodesk.invoicing.models import (
     DocumentCounter,
     Invoice,
@@ -211,15 +211,7 @@ def _clean_fields(invoice: Invoice, fields: dict[str, Any]) -> None:
 
 
 def _totals_for(invoice: Invoice, lines: Sequence[InvoiceLine]) -> Totals:
-    return compute_totals(
-        lines=[
-            LineInput(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
-            for line in lines
-        ],
-        currency=invoice.currency,
-        discount_type=invoice.discount_type,
-        discount_value=invoice.discount_value,
-    )
+    return document_totals(invoice, lines)
 
 
 def _store_totals(invoice: Invoice, lines: Sequence[InvoiceLine]) -> list[InvoiceLine]:

@@ -23,7 +23,7 @@ from solodesk.accounts.models import User, Workspace
 from solodesk.accounts.workspace import workspace_required
 from solodesk.core.exceptions import ApplicationError
 from solodesk.invoicing import pdf, selectors, sending, services
-from solodesk.invoicing.calculation import LineInput, TaxGroup, compute_totals
+from solodesk.invoicing.calculation import TaxGroup, document_totals
 from solodesk.invoicing.forms import (
     CreditNoteForm,
     FromTimeForm,
@@ -99,15 +99,7 @@ def _service_error_message(request: HttpRequest, error: ApplicationError | Valid
 
 def tax_groups(invoice: Invoice) -> tuple[TaxGroup, ...]:
     """The per-rate breakdown, from the prefetched lines with the services' arithmetic."""
-    return compute_totals(
-        lines=[
-            LineInput(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
-            for line in invoice.lines.all()
-        ],
-        currency=invoice.currency,
-        discount_type=invoice.discount_type,
-        discount_value=invoice.discount_value,
-    ).tax_groups
+    return document_totals(invoice, invoice.lines.all()).tax_groups
 
 
 # --- List ---------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from django.db.models.fields.files import FieldFile
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from solodesk.invoicing.calculation import LineInput, compute_totals
+from solodesk.invoicing.calculation import document_totals
 from solodesk.quotes.models import Quote
 
 logger = logging.getLogger(__name__)
@@ -65,15 +65,7 @@ def quote_pdf_content(quote: Quote) -> dict[str, Any]:
     prefetched lines to keep it free)."""
     workspace, client = quote.workspace, quote.client
     lines = list(quote.lines.all())
-    totals = compute_totals(
-        lines=[
-            LineInput(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
-            for line in lines
-        ],
-        currency=quote.currency,
-        discount_type=quote.discount_type,
-        discount_value=quote.discount_value,
-    )
+    totals = document_totals(quote, lines)
     today = timezone.localdate(timezone=workspace.tzinfo)
     accepted_on = (
         timezone.localtime(quote.accepted_at, workspace.tzinfo).date()

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from solodesk.accounts.models import User
 from solodesk.core.exceptions import ApplicationError
-from solodesk.invoicing.calculation import LineInput, compute_totals
+from solodesk.invoicing.calculation import document_totals
 from solodesk.quotes import pdf, selectors, services
 from solodesk.quotes.forms import AcceptForm, DeclineForm
 from solodesk.quotes.models import Quote
@@ -42,15 +42,7 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     lines = list(quote.lines.all())
-    totals = compute_totals(
-        lines=[
-            LineInput(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
-            for line in lines
-        ],
-        currency=quote.currency,
-        discount_type=quote.discount_type,
-        discount_value=quote.discount_value,
-    )
+    totals = document_totals(quote, lines)
     today = timezone.localdate(timezone=quote.workspace.tzinfo)
     is_expired = quote.is_expired_on(today)
     context: dict[str, Any] = {

@@ -29,7 +29,7 @@ from solodesk.accounts.models import User, Workspace
 from solodesk.clients.models import Client
 from solodesk.core.exceptions import ApplicationError
 from solodesk.core.money import CURRENCIES
-from solodesk.invoicing.calculation import LineInput, compute_totals
+from solodesk.invoicing.calculation import document_totals
 from solodesk.invoicing.models import DocumentCounter
 from solodesk.invoicing.services import document_number_next, invoice_create_draft
 from solodesk.projects.models import Project
@@ -175,15 +175,7 @@ def _apply_fields(quote: Quote, fields: dict[str, Any]) -> None:
 
 
 def _store_totals(quote: Quote, lines: list[QuoteLine]) -> None:
-    totals = compute_totals(
-        lines=[
-            LineInput(quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate)
-            for line in lines
-        ],
-        currency=quote.currency,
-        discount_type=quote.discount_type,
-        discount_value=quote.discount_value,
-    )
+    totals = document_totals(quote, lines)
     for line, total in zip(lines, totals.line_totals, strict=True):
         line.total = total
     quote.subtotal = totals.subtotal
