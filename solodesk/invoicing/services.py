@@ -67,7 +67,8 @@ def _day_start(workspace: Workspace, day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, workspace.tzinfo)
 
 
-def _decimal(value: Any, field_name: str, label: str) -> Decimal:
+def decimal_from_input(value: Any, field_name: str, label: str) -> Decimal:
+    """A user-given number as a finite Decimal, or an ApplicationError on `field_name`."""
     try:
         number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
     except (InvalidOperation, ValueError, TypeError):
@@ -107,9 +108,16 @@ class _LineData:
     entry_ids: list[int] = field(default_factory=list)
 
 
-def _clean_lines(
-    *, workspace: Workspace, currency: str, lines: Iterable[dict[str, Any]]
+def document_lines_clean(
+    *,
+    workspace: Workspace,
+    currency: str,
+    lines: Iterable[dict[str, Any]],
+    document: str = "An invoice",
 ) -> list[_LineData]:
+    """Check line dicts (description, quantity, unit, unit_price, tax_rate, optional project
+    and line id) with the rules every priced document shares, so a quote always converts
+    into a valid invoice."""
     cleaned: list[_LineData] = []
     units = set(InvoiceLine.Unit.values)
     places = CURRENCIES.get(currency, ("", 2))[1]
@@ -122,7 +130,7 @@ def _clean_lines(
             raise ApplicationError.for_field(
                 "lines", f"{label}: the description is longer than 500 characters."
             )
-        quantity = _decimal(raw.get("quantity", "1"), "lines", f"{label}: the quantity")
+        quantity = decimal_from_input(raw.get("quantity", "1"), "lines", f"{label}: the quantity")
         if quantity < 0 or quantity >= 10**9 or quantity != quantity.quantize(HOURS_QUANTUM):
             raise ApplicationError.for_field(
                 "lines", f"{label}: the quantity must be positive, with at most 3 decimals."
@@ -132,7 +140,9 @@ def _clean_lines(
             raise ApplicationError.for_field(
                 "lines", f"{label}: the unit must be one of {', '.join(sorted(units))}."
             )
-        unit_price = _decimal(raw.get("unit_price", "0"), "lines", f"{label}: the unit price")
+        unit_price = decimal_from_input(
+            raw.get("unit_price", "0"), "lines", f"{label}: the unit price"
+        )
         if (
             unit_price < 0
             or unit_price >= 10**12
@@ -142,7 +152,7 @@ def _clean_lines(
                 "lines",
                 f"{label}: the unit price must be positive, with at most {places} decimals.",
             )
-        tax_rate = _decimal(raw.get("tax_rate", "0"), "lines", f"{label}: the tax rate")
+        tax_rate = decimal_from_input(raw.get("tax_rate", "0"), "lines", f"{label}: the tax rate")
         if tax_rate < 0 or tax_rate > 100 or tax_rate != tax_rate.quantize(Decimal("0.01")):
             raise ApplicationError.for_field(
                 "lines", f"{label}: the tax rate must be between 0 and 100 %."
@@ -167,7 +177,7 @@ def _clean_lines(
             )
         )
     if len(cleaned) > MAX_LINES:
-        raise ApplicationError.for_field("lines", f"An invoice has at most {MAX_LINES} lines.")
+        raise ApplicationError.for_field("lines", f"{document} has at most {MAX_LINES} lines.")
     return cleaned
 
 
@@ -184,7 +194,7 @@ def _clean_fields(invoice: Invoice, fields: dict[str, Any]) -> None:
     if "discount_type" in fields:
         invoice.discount_type = fields["discount_type"] or Invoice.DiscountType.NONE
     if "discount_value" in fields:
-        invoice.discount_value = _decimal(
+        invoice.discount_value = decimal_from_input(
             fields["discount_value"] if fields["discount_value"] is not None else "0",
             "discount_value",
             "The discount",
@@ -278,7 +288,7 @@ def invoice_create_draft(
             "notes": notes,
         },
     )
-    line_data = _clean_lines(workspace=workspace, currency=invoice.currency, lines=lines)
+    line_data = document_lines_clean(workspace=workspace, currency=invoice.currency, lines=lines)
     built = [_build_line(invoice, position, data) for position, data in enumerate(line_data)]
     _store_totals(invoice, built)
     invoice.save()
@@ -299,7 +309,9 @@ def invoice_update_draft(
     _clean_fields(locked, fields)
     existing = list(locked.lines.all())
     if lines is not None:
-        line_data = _clean_lines(workspace=locked.workspace, currency=locked.currency, lines=lines)
+        line_data = document_lines_clean(
+            workspace=locked.workspace, currency=locked.currency, lines=lines
+        )
         by_public_id = {line.public_id: line for line in existing}
         kept: list[InvoiceLine] = []
         new: list[InvoiceLine] = []
@@ -946,7 +958,7 @@ def payment_record(
         if locked.status == Invoice.Status.PAID:
             raise ApplicationError.for_field("amount", "This invoice is already paid.")
         raise ApplicationError("Payments can only be recorded on an issued invoice.")
-    amount = _decimal(amount, "amount", "The amount")
+    amount = decimal_from_input(amount, "amount", "The amount")
     places = CURRENCIES.get(locked.currency, ("", 2))[1]
     if amount <= 0:
         raise ApplicationError.for_field("amount", "The amount must be more than zero.")

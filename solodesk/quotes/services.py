@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -28,10 +28,14 @@ from django.utils import timezone
 from solodesk.accounts.models import User, Workspace
 from solodesk.clients.models import Client
 from solodesk.core.exceptions import ApplicationError
-from solodesk.core.money import CURRENCIES
 from solodesk.invoicing.calculation import document_totals
 from solodesk.invoicing.models import DocumentCounter
-from solodesk.invoicing.services import document_number_next, invoice_create_draft
+from solodesk.invoicing.services import (
+    decimal_from_input,
+    document_lines_clean,
+    document_number_next,
+    invoice_create_draft,
+)
 from solodesk.projects.models import Project
 from solodesk.projects.services import project_create
 from solodesk.quotes.models import (
@@ -50,7 +54,6 @@ DRAFT_FIELDS = ("issue_date", "valid_until", "discount_type", "discount_value", 
 SENT_CHANGE_MESSAGE = "A sent quote cannot be changed."
 NOT_OPEN_MESSAGE = "This quote can no longer be answered."
 EXPIRED_MESSAGE = "This quote has expired; ask for a new one."
-MAX_LINES = 500
 # 32 random bytes → 256 bits, URL-safe text of 43 characters.
 PORTAL_TOKEN_BYTES = 32
 
@@ -75,67 +78,25 @@ def _lock(quote: Quote) -> Quote:
     )
 
 
-def _decimal(value: Any, field_name: str, label: str) -> Decimal:
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError, TypeError):
-        raise ApplicationError.for_field(field_name, f"{label} must be a number.") from None
-    if not number.is_finite():
-        raise ApplicationError.for_field(field_name, f"{label} must be a number.")
-    return number
-
-
-def _clean_lines(*, currency: str, lines: Iterable[dict[str, Any]]) -> list[QuoteLine]:
-    """Line dicts (description, quantity, unit, unit_price, tax_rate) as unsaved lines,
-    with the same rules as invoice lines, so a quote converts into a valid invoice."""
-    built: list[QuoteLine] = []
-    units = set(QuoteLine.Unit.values)
-    places = CURRENCIES.get(currency, ("", 2))[1]
-    for index, raw in enumerate(lines, start=1):
-        label = f"Line {index}"
-        description = " ".join(str(raw.get("description") or "").split())
-        if not description or len(description) > 500:
-            raise ApplicationError.for_field(
-                "lines", f"{label}: a description of at most 500 characters is required."
-            )
-        quantity = _decimal(raw.get("quantity", "1"), "lines", f"{label}: the quantity")
-        if quantity < 0 or quantity >= 10**9 or quantity != quantity.quantize(Decimal("0.001")):
-            raise ApplicationError.for_field(
-                "lines", f"{label}: the quantity must be positive, with at most 3 decimals."
-            )
-        unit = str(raw.get("unit") or QuoteLine.Unit.HOURS)
-        if unit not in units:
-            raise ApplicationError.for_field(
-                "lines", f"{label}: the unit must be one of {', '.join(sorted(units))}."
-            )
-        unit_price = _decimal(raw.get("unit_price", "0"), "lines", f"{label}: the unit price")
-        if (
-            unit_price < 0
-            or unit_price >= 10**12
-            or unit_price != unit_price.quantize(Decimal(1).scaleb(-places))
-        ):
-            raise ApplicationError.for_field(
-                "lines",
-                f"{label}: the unit price must be positive, with at most {places} decimals.",
-            )
-        tax_rate = _decimal(raw.get("tax_rate", "0"), "lines", f"{label}: the tax rate")
-        if tax_rate < 0 or tax_rate > 100 or tax_rate != tax_rate.quantize(Decimal("0.01")):
-            raise ApplicationError.for_field(
-                "lines", f"{label}: the tax rate must be between 0 and 100 %."
-            )
-        built.append(
-            QuoteLine(
-                position=index - 1,
-                description=description,
-                quantity=quantity,
-                unit=unit,
-                unit_price=unit_price,
-                tax_rate=tax_rate,
+def _clean_lines(
+    *, workspace: Workspace, currency: str, lines: Iterable[dict[str, Any]]
+) -> list[QuoteLine]:
+    """Line dicts as unsaved quote lines, checked by the invoice rules."""
+    return [
+        QuoteLine(
+            position=position,
+            description=line.description,
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            tax_rate=line.tax_rate,
+        )
+        for position, line in enumerate(
+            document_lines_clean(
+                workspace=workspace, currency=currency, lines=lines, document="A quote"
             )
         )
-    if len(built) > MAX_LINES:
-        raise ApplicationError.for_field("lines", f"A quote has at most {MAX_LINES} lines.")
-    return built
+    ]
 
 
 def _apply_fields(quote: Quote, fields: dict[str, Any]) -> None:
@@ -152,7 +113,7 @@ def _apply_fields(quote: Quote, fields: dict[str, Any]) -> None:
         quote.discount_type = fields["discount_type"] or Quote.DiscountType.NONE
     if "discount_value" in fields:
         value = fields["discount_value"]
-        quote.discount_value = _decimal(
+        quote.discount_value = decimal_from_input(
             "0" if value is None else value, "discount_value", "The discount"
         )
     if quote.discount_type not in Quote.DiscountType.values:
@@ -236,7 +197,7 @@ def quote_create_draft(
             "notes": notes,
         },
     )
-    built = _clean_lines(currency=quote.currency, lines=lines)
+    built = _clean_lines(workspace=workspace, currency=quote.currency, lines=lines)
     _store_totals(quote, built)
     quote.save()
     for line in built:
@@ -254,7 +215,7 @@ def quote_update_draft(
     _check_draft(locked)
     _apply_fields(locked, fields)
     if lines is not None:
-        built = _clean_lines(currency=locked.currency, lines=lines)
+        built = _clean_lines(workspace=locked.workspace, currency=locked.currency, lines=lines)
         locked.lines.all().delete()
         for line in built:
             line.quote = locked
