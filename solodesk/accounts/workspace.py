@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 
-from solodesk.accounts.models import Membership, Workspace
+from solodesk.accounts.models import Membership, User, Workspace
 from solodesk.accounts.selectors import membership_get_current
 
 _CACHE_ATTR = "_solodesk_membership"
@@ -57,5 +58,28 @@ def owner_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
         if request.membership.role != Membership.Role.OWNER:  # type: ignore[attr-defined]
             raise Http404("Only the workspace owner can do this.")
         return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def request_workspace(request: HttpRequest) -> Workspace:
+    """The workspace `workspace_required` (or the API's authentication) put on the request."""
+    return request.workspace  # type: ignore[attr-defined,no-any-return]
+
+
+def request_user(request: HttpRequest) -> User:
+    """The logged-in user, typed: only for views behind `workspace_required` or API auth."""
+    return cast(User, request.user)
+
+
+def workspace_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """`workspace_required`, and the view (and its template) run in the workspace's time
+    zone, so dates typed and shown are the workspace's local dates."""
+
+    @workspace_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        with timezone.override(request_workspace(request).tzinfo):
+            return view(request, *args, **kwargs)
 
     return wrapper

@@ -14,17 +14,13 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from solodesk.accounts.models import Workspace
+from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_required
 from solodesk.clients import selectors, services
 from solodesk.clients.forms import ClientForm
 from solodesk.core.exceptions import ApplicationError
 
 PAGE_SIZE = 50
-
-
-def _workspace(request: HttpRequest) -> Workspace:
-    return request.workspace  # type: ignore[attr-defined,no-any-return]
 
 
 def _next_url(request: HttpRequest, default: str) -> str:

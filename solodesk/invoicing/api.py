@@ -7,7 +7,7 @@ size); the detail and every action answer with the whole invoice.
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from django.db.models import QuerySet
@@ -25,7 +25,9 @@ from pydantic import (
     field_validator,
 )
 
-from solodesk.accounts.models import User, Workspace
+from solodesk.accounts.models import Workspace
+from solodesk.accounts.workspace import request_user as _user
+from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.clients.models import Client
 from solodesk.clients.selectors import client_get
 from solodesk.core.api import DecimalString, IsoDatetime, omittable, referenced
@@ -72,14 +74,6 @@ TaxRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)
 PaymentAmount = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-
-
-def _workspace(request: HttpRequest) -> Workspace:
-    return request.workspace  # type: ignore[attr-defined,no-any-return]
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 def _today(workspace: Workspace) -> dt.date:

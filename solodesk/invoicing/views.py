@@ -5,22 +5,21 @@ services; another workspace's invoice is a 404. Pages run in the workspace's tim
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from solodesk.accounts.models import User, Workspace
-from solodesk.accounts.workspace import workspace_required
+from solodesk.accounts.workspace import request_user as _user
+from solodesk.accounts.workspace import request_workspace as _workspace
+from solodesk.accounts.workspace import workspace_page
 from solodesk.core.exceptions import ApplicationError
 from solodesk.invoicing import pdf, selectors, sending, services
 from solodesk.invoicing.calculation import TaxGroup, document_totals
@@ -50,26 +49,6 @@ TABS: list[tuple[str, str, dict[str, Any]]] = [
     ("credit_notes", "Credit notes", {"kind": Invoice.Kind.CREDIT_NOTE}),
 ]
 TAB_FILTERS = {key: filters for key, _label, filters in TABS}
-
-
-def workspace_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponseBase]:
-    """`workspace_required`, and the view (and its template) run in the workspace's time zone."""
-
-    @workspace_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with timezone.override(_workspace(request).tzinfo):
-            return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _workspace(request: HttpRequest) -> Workspace:
-    return request.workspace  # type: ignore[attr-defined,no-any-return]
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 def _invoice(request: HttpRequest, public_id: UUID) -> Invoice:

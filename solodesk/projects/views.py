@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from solodesk.accounts.models import Workspace
+from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_required
 from solodesk.clients.selectors import client_choices_including
 from solodesk.core.exceptions import ApplicationError
@@ -22,10 +22,6 @@ from solodesk.projects import selectors, services
 from solodesk.projects.forms import ProjectForm
 
 PAGE_SIZE = 50
-
-
-def _workspace(request: HttpRequest) -> Workspace:
-    return request.workspace  # type: ignore[attr-defined,no-any-return]
 
 
 def _next_url(request: HttpRequest, default: str) -> str:

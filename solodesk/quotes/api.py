@@ -6,7 +6,7 @@ quote past its valid-until day."""
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from django.db.models import QuerySet
@@ -17,7 +17,9 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
 from pydantic import PlainSerializer, StringConstraints, WithJsonSchema
 
-from solodesk.accounts.models import User, Workspace
+from solodesk.accounts.models import Workspace
+from solodesk.accounts.workspace import request_user as _user
+from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.clients.models import Client
 from solodesk.clients.selectors import client_get
 from solodesk.core.api import DecimalString, IsoDatetime, omittable, referenced
@@ -51,14 +53,6 @@ Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 Quantity = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=3)]
 Price = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 TaxRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
-
-
-def _workspace(request: HttpRequest) -> Workspace:
-    return request.workspace  # type: ignore[attr-defined,no-any-return]
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 # --- Schemas ------------------------------------------------------------------------------

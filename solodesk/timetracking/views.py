@@ -7,14 +7,12 @@ messages, swapped out of band) and any other request with a redirect back."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,8 +21,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from solodesk.accounts.models import User, Workspace
-from solodesk.accounts.workspace import workspace_required
+from solodesk.accounts.models import User
+from solodesk.accounts.workspace import request_user as _user
+from solodesk.accounts.workspace import request_workspace as _workspace
+from solodesk.accounts.workspace import workspace_page
 from solodesk.core.exceptions import ApplicationError
 from solodesk.projects.selectors import project_list
 from solodesk.timetracking import selectors, services
@@ -38,26 +38,6 @@ from solodesk.timetracking.models import RunningTimer, TimeEntry
 from solodesk.timetracking.templatetags.timefmt import duration
 
 PAGE_SIZE = 50
-
-
-def workspace_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponseBase]:
-    """`workspace_required`, and the view (and its template) run in the workspace's time zone."""
-
-    @workspace_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with timezone.override(_workspace(request).tzinfo):
-            return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _workspace(request: HttpRequest) -> Workspace:
-    return request.workspace  # type: ignore[attr-defined,no-any-return]
-
-
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 def _safe_url(request: HttpRequest, candidate: str | None) -> str | None:
