@@ -31,10 +31,6 @@ def current_workspace(request: HttpRequest) -> Workspace | None:
     return membership.workspace if membership else None
 
 
-def set_current_membership(request: HttpRequest, membership: Membership | None) -> None:
-    setattr(request, _CACHE_ATTR, membership)
-
-
 def workspace_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Log-in required, and `request.workspace` / `request.membership` set to real objects."""
 
@@ -46,17 +42,6 @@ def workspace_required(view: Callable[..., HttpResponseBase]) -> Callable[..., H
             raise Http404("You are not a member of any workspace.")
         request.membership = membership  # type: ignore[attr-defined]
         request.workspace = membership.workspace  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def owner_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    @workspace_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.membership.role != Membership.Role.OWNER:  # type: ignore[attr-defined]
-            raise Http404("Only the workspace owner can do this.")
         return view(request, *args, **kwargs)
 
     return wrapper

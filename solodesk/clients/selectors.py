@@ -28,10 +28,6 @@ def client_get(*, workspace: Workspace, public_id: UUID | str) -> Client:
     return get_object_or_404(Client, workspace=workspace, public_id=public_id)
 
 
-def client_choices(*, workspace: Workspace) -> QuerySet[Client]:
-    return Client.objects.filter(workspace=workspace, is_archived=False).order_by("name", "pk")
-
-
 def client_choices_including(
     *, workspace: Workspace, public_id: UUID | str | None = None
 ) -> QuerySet[Client]:

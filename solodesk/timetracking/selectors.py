@@ -87,15 +87,6 @@ def time_entry_list(
     return _with_relations(qs).order_by("-started_at", "-pk")
 
 
-def time_entry_totals(*, workspace: Workspace, filters: TimeEntryFilters) -> dict[str, int]:
-    """Total and billable seconds of the filtered entries, in one aggregate query."""
-    totals = _filtered(workspace, filters).aggregate(
-        total=Sum("duration_seconds"),
-        billable=Sum("duration_seconds", filter=Q(is_billable=True)),
-    )
-    return {"total": totals["total"] or 0, "billable": totals["billable"] or 0}
-
-
 def time_entry_get(*, workspace: Workspace, public_id: UUID | str) -> TimeEntry:
     return get_object_or_404(
         _with_relations(TimeEntry.objects.all()), workspace=workspace, public_id=public_id
@@ -192,11 +183,6 @@ def timer_get(*, user: User) -> RunningTimer | None:
         return user.running_timer  # type: ignore[attr-defined,no-any-return]
     except RunningTimer.DoesNotExist:
         return None
-
-
-def timer_get_fresh(*, user: User) -> RunningTimer | None:
-    """One query, for callers whose user object was not loaded with the timer (API tokens)."""
-    return RunningTimer.objects.select_related("project__client").filter(user_id=user.pk).first()
 
 
 def time_entry_summary(*, workspace: Workspace, filters: TimeEntryFilters) -> dict[str, int]:
