@@ -169,8 +169,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from solodesk.accounts.models import User
 
-    host = args.host or os.environ.get("HOST", "127.0.0.1")
-    port = args.port or int(os.environ.get("PORT", "8000"))
+    host, port = listen_address(args)
     has_demo_user = User.objects.filter(email=DEMO_EMAIL).exists()
     database = settings.DATABASES["default"]["NAME"]
     shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
@@ -199,10 +198,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _supervise(processes, stop)
 
 
+def listen_address(args: argparse.Namespace) -> tuple[str, int]:
+    """--host/--port, else the HOST and PORT environment variables, else 127.0.0.1:8000."""
+    host = args.host or os.environ.get("HOST") or "127.0.0.1"
+    if args.port:
+        return host, args.port
+    raw = os.environ.get("PORT") or "8000"
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise SystemExit(f"error: PORT must be a number from 1 to 65535, not {raw!r}")
+    return host, int(raw)
+
+
 def cmd_web(args: argparse.Namespace) -> int:
     _django_setup()
-    host = args.host or os.environ.get("HOST", "127.0.0.1")
-    port = args.port or int(os.environ.get("PORT", "8000"))
+    host, port = listen_address(args)
     command = web_command(host, port, args.workers, args.threads)
     os.execv(command[0], command)  # noqa: S606
     return 0

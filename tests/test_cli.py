@@ -157,6 +157,30 @@ def test_demo_twice_creates_the_data_once(db, capsys):
     assert User.objects.get().email == DEMO_EMAIL
 
 
+def test_port_and_host_come_from_the_environment_unless_given(monkeypatch):
+    from solodesk.cli import build_parser, listen_address
+
+    monkeypatch.setenv("PORT", "8123")
+    monkeypatch.setenv("HOST", "127.0.0.2")
+    assert listen_address(build_parser().parse_args(["web"])) == ("127.0.0.2", 8123)
+    assert listen_address(build_parser().parse_args(["run", "--port", "9000"])) == (
+        "127.0.0.2",
+        9000,
+    )
+    monkeypatch.delenv("PORT")
+    monkeypatch.delenv("HOST")
+    assert listen_address(build_parser().parse_args(["run"])) == ("127.0.0.1", 8000)
+
+
+@pytest.mark.parametrize("bad", ["eighty", "0", "70000", "-1"])
+def test_a_bad_port_is_a_clear_error(monkeypatch, bad):
+    from solodesk.cli import build_parser, listen_address
+
+    monkeypatch.setenv("PORT", bad)
+    with pytest.raises(SystemExit, match="PORT must be a number from 1 to 65535"):
+        listen_address(build_parser().parse_args(["web"]))
+
+
 def test_demo_shows_a_living_business(db):
     from solodesk.invoicing.models import Invoice
 
