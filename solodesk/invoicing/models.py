@@ -174,14 +174,16 @@ class Invoice(BaseModel):
         )
 
 
-class InvoiceLine(models.Model):
+class PricedLine(models.Model):
+    """The fields every priced document line has (invoices, credit notes, quotes): one
+    definition, so a quote line always fits an invoice line."""
+
     class Unit(models.TextChoices):
         HOURS = "hours", "hours"
         DAYS = "days", "days"
         PIECES = "pieces", "pieces"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(default=0)
     description = models.CharField(max_length=500)
     quantity = models.DecimalField(
@@ -196,6 +198,14 @@ class InvoiceLine(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     total = MoneyField(default=Decimal("0.00"))
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "pk"]
+
+
+class InvoiceLine(PricedLine):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     project = models.ForeignKey(
         "projects.Project", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -206,8 +216,7 @@ class InvoiceLine(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_lines"
     )
 
-    class Meta:
-        ordering = ["position", "pk"]
+    class Meta(PricedLine.Meta):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=0), name="line_quantity_not_negative"),
             models.CheckConstraint(

@@ -8,17 +8,17 @@ quote never needs a sweeper to expire it, and every read agrees on what expired 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from solodesk.core.models import BaseModel
 from solodesk.core.money import CURRENCY_CHOICES, MoneyField
+from solodesk.invoicing.models import PricedLine
 
 QUOTE_NUMBER_FORMAT = "Q-{year}-{seq:04d}"
 VALIDITY_DAYS = 30
@@ -137,31 +137,10 @@ class Quote(BaseModel):
         return self.converted_invoice_id is not None or self.converted_project_id is not None
 
 
-class QuoteLine(models.Model):
-    class Unit(models.TextChoices):
-        HOURS = "hours", "hours"
-        DAYS = "days", "days"
-        PIECES = "pieces", "pieces"
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+class QuoteLine(PricedLine):
     quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
-    position = models.PositiveSmallIntegerField(default=0)
-    description = models.CharField(max_length=500)
-    quantity = models.DecimalField(
-        max_digits=12, decimal_places=3, validators=[MinValueValidator(0)]
-    )
-    unit = models.CharField(max_length=10, choices=Unit.choices, default=Unit.HOURS)
-    unit_price = MoneyField(validators=[MinValueValidator(0)])
-    tax_rate = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal("0.00"),
-        validators=[MinValueValidator(0), MaxValueValidator(100)],
-    )
-    total = MoneyField(default=Decimal("0.00"))
 
-    class Meta:
-        ordering = ["position", "pk"]
+    class Meta(PricedLine.Meta):
         constraints = [
             models.CheckConstraint(
                 condition=Q(quantity__gte=0), name="quote_line_quantity_not_negative"
