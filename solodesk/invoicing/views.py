@@ -21,6 +21,7 @@ from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_page
 from solodesk.core.exceptions import ApplicationError
+from solodesk.core.web import service_error_messages
 from solodesk.invoicing import pdf, selectors, sending, services
 from solodesk.invoicing.calculation import TaxGroup, document_totals
 from solodesk.invoicing.forms import (
@@ -64,16 +65,6 @@ def _label(invoice: Invoice) -> str:
         kind = "Credit note" if invoice.kind == Invoice.Kind.CREDIT_NOTE else "Invoice"
         return f"{kind} {invoice.number}"
     return "The draft"
-
-
-def _service_error_message(request: HttpRequest, error: ApplicationError | ValidationError) -> None:
-    if isinstance(error, ApplicationError):
-        texts = [error.message]
-        texts += [m for msgs in error.errors.values() for m in msgs if m != error.message]
-    else:
-        texts = list(error.messages)
-    for text in texts:
-        messages.error(request, text)
 
 
 def tax_groups(invoice: Invoice) -> tuple[TaxGroup, ...]:
@@ -236,7 +227,7 @@ def invoice_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
     try:
         services.invoice_delete_draft(invoice=invoice, user=_user(request))
     except (ApplicationError, ValidationError) as error:
-        _service_error_message(request, error)
+        service_error_messages(request, error)
         return redirect(_detail_url(invoice))
     messages.success(request, "Draft deleted; its time is unbilled again.")
     return redirect(reverse("invoicing:list"))
@@ -331,7 +322,7 @@ def invoice_issue(request: HttpRequest, public_id: UUID) -> HttpResponse:
     try:
         invoice = services.invoice_issue(invoice=invoice, user=_user(request))
     except (ApplicationError, ValidationError) as error:
-        _service_error_message(request, error)
+        service_error_messages(request, error)
     else:
         messages.success(request, f"Invoice {invoice.number} issued.")
     return redirect(_detail_url(invoice))
@@ -349,7 +340,7 @@ def invoice_void(request: HttpRequest, public_id: UUID) -> HttpResponse:
             invoice=invoice, user=_user(request), reason=form.cleaned_data["reason"]
         )
     except (ApplicationError, ValidationError) as error:
-        _service_error_message(request, error)
+        service_error_messages(request, error)
     else:
         messages.success(request, f"{_label(invoice)} voided; its time is unbilled again.")
     return redirect(_detail_url(invoice))
@@ -371,7 +362,7 @@ def invoice_credit_note(request: HttpRequest, public_id: UUID) -> HttpResponse:
             reason=form.cleaned_data["reason"],
         )
     except (ApplicationError, ValidationError) as error:
-        _service_error_message(request, error)
+        service_error_messages(request, error)
         return redirect(_detail_url(invoice))
     messages.success(request, f"Credit note {note.number} issued.")
     return redirect(_detail_url(note))
@@ -403,7 +394,7 @@ def payment_delete(request: HttpRequest, public_id: UUID, payment_id: UUID) -> H
     try:
         services.payment_delete(payment=payment, user=_user(request))
     except (ApplicationError, ValidationError) as error:
-        _service_error_message(request, error)
+        service_error_messages(request, error)
     else:
         messages.success(request, "Payment deleted.")
     return redirect(_detail_url(invoice))
@@ -428,7 +419,7 @@ def invoice_send(request: HttpRequest, public_id: UUID) -> HttpResponse:
         if isinstance(error, ApplicationError) and "to_email" in error.errors:
             add_service_error(form, error)
             return _detail_page(request, invoice, send_form=form)
-        _service_error_message(request, error)
+        service_error_messages(request, error)
         return redirect(_detail_url(invoice))
     messages.success(
         request, f"{_label(invoice)} is on its way to {delivery.to_email}: see Deliveries below."
@@ -463,7 +454,7 @@ def portal_link_regenerate(request: HttpRequest, public_id: UUID) -> HttpRespons
     try:
         sending.portal_link_regenerate(invoice=invoice, user=_user(request))
     except (ApplicationError, ValidationError) as error:
-        _service_error_message(request, error)
+        service_error_messages(request, error)
     else:
         messages.success(
             request,

@@ -18,6 +18,7 @@ from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_page
 from solodesk.core.exceptions import ApplicationError
+from solodesk.core.web import service_error_messages
 from solodesk.quotes import pdf, selectors, services
 from solodesk.quotes.forms import (
     ConvertForm,
@@ -47,16 +48,6 @@ def _quote(request: HttpRequest, public_id: UUID) -> Quote:
 
 def _detail_url(quote: Quote) -> str:
     return reverse("quotes:detail", args=[quote.public_id])
-
-
-def _error_messages(request: HttpRequest, error: ApplicationError | ValidationError) -> None:
-    if isinstance(error, ApplicationError):
-        texts = [error.message]
-        texts += [m for msgs in error.errors.values() for m in msgs if m != error.message]
-    else:
-        texts = list(error.messages)
-    for text in texts:
-        messages.error(request, text)
 
 
 @require_GET
@@ -195,7 +186,7 @@ def quote_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
     try:
         services.quote_delete_draft(quote=quote, user=_user(request))
     except (ApplicationError, ValidationError) as error:
-        _error_messages(request, error)
+        service_error_messages(request, error)
         return redirect(_detail_url(quote))
     messages.success(request, "Draft deleted.")
     return redirect(reverse("quotes:list"))
@@ -216,7 +207,7 @@ def quote_send(request: HttpRequest, public_id: UUID) -> HttpResponse:
             quote=quote, user=_user(request), to_email=form.cleaned_data["to_email"] or None
         )
     except (ApplicationError, ValidationError) as error:
-        _error_messages(request, error)
+        service_error_messages(request, error)
     else:
         messages.success(request, f"Quote {quote.number} is on its way to {quote.sent_to}.")
     return redirect(_detail_url(quote))
@@ -239,7 +230,7 @@ def quote_convert(request: HttpRequest, public_id: UUID) -> HttpResponse:
             make_project=form.cleaned_data["project"],
         )
     except (ApplicationError, ValidationError) as error:
-        _error_messages(request, error)
+        service_error_messages(request, error)
         return redirect(_detail_url(quote))
     if converted.converted_invoice is not None:
         messages.success(request, "Draft invoice created from the quote.")
