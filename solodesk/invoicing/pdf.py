@@ -12,19 +12,15 @@ twice renders once.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import re
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile, File
 from django.db.models.fields.files import FieldFile
-from django.template.loader import render_to_string
 
 from solodesk.accounts.models import Membership
 from solodesk.core.models import Job
+from solodesk.core.pdf import content_digest, document_filename, pdf_render, rate_label, unit_label
 from solodesk.core.services import job_create, job_set_progress, job_succeed
 from solodesk.invoicing.calculation import document_totals
 from solodesk.invoicing.models import Invoice
@@ -37,21 +33,7 @@ logger = logging.getLogger(__name__)
 PDF_TEMPLATE = "invoicing/pdf/invoice.html"
 PDF_TASK = "solodesk.invoicing.tasks.invoice_pdf_task"
 # Bump when the template changes in a way that should replace PDFs already stored.
-PDF_LAYOUT_VERSION = "1"
-
-
-def _rate(value: Decimal) -> str:
-    """21.00 → "21", 5.50 → "5.5": tax rates as people write them."""
-    text = f"{Decimal(value):.2f}".rstrip("0").rstrip(".")
-    return text or "0"
-
-
-_UNIT_NAMES = {"hours": ("hour", "hours"), "days": ("day", "days"), "pieces": ("piece", "pieces")}
-
-
-def _unit(unit: str, quantity: Decimal) -> str:
-    singular, plural = _UNIT_NAMES.get(unit, (unit, unit))
-    return singular if quantity == 1 else plural
+PDF_LAYOUT_VERSION = "2"
 
 
 def _parties(invoice: Invoice) -> tuple[dict[str, str], dict[str, str]]:
@@ -113,22 +95,22 @@ def invoice_pdf_content(invoice: Invoice) -> dict[str, Any]:
             {
                 "description": line.description,
                 "quantity": line.quantity,
-                "unit": _unit(line.unit, line.quantity),
+                "unit": unit_label(line.unit, line.quantity),
                 "unit_price": line.unit_price,
-                "tax_rate": _rate(line.tax_rate),
+                "tax_rate": rate_label(line.tax_rate),
                 "total": line.total,
             }
             for line in lines
         ],
         "subtotal": invoice.subtotal,
         "discount_label": (
-            f"Discount ({_rate(invoice.discount_value)}%)"
+            f"Discount ({rate_label(invoice.discount_value)}%)"
             if invoice.discount_type == Invoice.DiscountType.PERCENT
             else "Discount"
         ),
         "discount_amount": invoice.discount_amount,
         "tax_groups": [
-            {"rate": _rate(group.rate), "base": group.base, "tax": group.tax}
+            {"rate": rate_label(group.rate), "base": group.base, "tax": group.tax}
             for group in totals.tax_groups
         ],
         "tax_total": invoice.tax_total,
@@ -140,26 +122,17 @@ def invoice_pdf_content(invoice: Invoice) -> dict[str, Any]:
     }
 
 
-def _digest(content: dict[str, Any]) -> str:
-    payload = json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
 def invoice_pdf_state(invoice: Invoice) -> str:
     """A digest (64 hex characters) of what the PDF shows: equal digests, identical PDFs.
 
     Deliberately not `updated_at`: saving the PDF, the send time or the client link must not
     make the PDF stale, and a payment must, whichever way each column is written."""
-    return _digest(invoice_pdf_content(invoice))
+    return content_digest(invoice_pdf_content(invoice))
 
 
 def invoice_pdf_filename(invoice: Invoice) -> str:
     """The name people see: "2026-0007.pdf", "CN-2026-0001.pdf", "draft-<uuid>.pdf"."""
-    if invoice.number:
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", invoice.number).strip("-.") or "invoice"
-    else:
-        stem = f"draft-{invoice.public_id}"
-    return f"{stem}.pdf"
+    return document_filename(invoice.number, fallback=f"draft-{invoice.public_id}")
 
 
 def invoice_pdf_is_current(invoice: Invoice, *, state: str | None = None) -> bool:
@@ -169,30 +142,9 @@ def invoice_pdf_is_current(invoice: Invoice, *, state: str | None = None) -> boo
     return invoice.pdf_state == (state or invoice_pdf_state(invoice))
 
 
-def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
-    # The template is self-contained (inline CSS, system fonts); nothing in an invoice may
-    # make the renderer reach the network or the file system.
-    raise ValueError(f"Invoice PDFs load no external resources ({url[:60]}).")
-
-
-def _write_pdf(html: str) -> tuple[bytes, int]:
-    from weasyprint import HTML
-
-    document = HTML(string=html, url_fetcher=_refuse_fetch).render()
-    return document.write_pdf(), len(document.pages)
-
-
 def invoice_pdf_render(*, invoice: Invoice) -> bytes:
-    """The PDF's bytes. CPU-bound (≈ 0.1–0.5 s): call it from a worker, never a request.
-
-    Page numbers ("Page 2 of 3") only make sense on multi-page documents and CSS cannot
-    tell how many pages there will be, so a document that turns out longer than one page
-    is laid out a second time with the page-number margin boxes switched on."""
-    context = invoice_pdf_content(invoice)
-    pdf, pages = _write_pdf(render_to_string(PDF_TEMPLATE, {**context, "multipage": False}))
-    if pages > 1:
-        pdf, _pages = _write_pdf(render_to_string(PDF_TEMPLATE, {**context, "multipage": True}))
-    return pdf
+    """The PDF\'s bytes (see core.pdf.pdf_render): call it from a worker, never a request."""
+    return pdf_render(PDF_TEMPLATE, invoice_pdf_content(invoice))
 
 
 def invoice_pdf_ensure(*, invoice: Invoice) -> FieldFile:

@@ -14,20 +14,16 @@ they are, and a change to them makes the stored PDF stale.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import re
-from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
-from django.template.loader import render_to_string
 from django.utils import timezone
 
+from solodesk.core.pdf import content_digest, document_filename, pdf_render, rate_label, unit_label
 from solodesk.invoicing.calculation import document_totals
 from solodesk.quotes.models import Quote
 
@@ -36,23 +32,10 @@ logger = logging.getLogger(__name__)
 PDF_TEMPLATE = "quotes/pdf/quote.html"
 PDF_TASK = "solodesk.quotes.tasks.quote_pdf_task"
 # Bump when the template changes in a way that should replace PDFs already stored.
-PDF_LAYOUT_VERSION = "1"
+PDF_LAYOUT_VERSION = "2"
 # The "being prepared" pages reload every few seconds; one enqueue per quote state is enough
 # for this long (a lost message is re-sent once it passes).
 ENQUEUE_DEBOUNCE_SECONDS = 30
-
-_UNIT_NAMES = {"hours": ("hour", "hours"), "days": ("day", "days"), "pieces": ("piece", "pieces")}
-
-
-def _rate(value: Decimal) -> str:
-    """21.00 → "21", 5.50 → "5.5": tax rates as people write them."""
-    text = f"{Decimal(value):.2f}".rstrip("0").rstrip(".")
-    return text or "0"
-
-
-def _unit(unit: str, quantity: Decimal) -> str:
-    singular, plural = _UNIT_NAMES.get(unit, (unit, unit))
-    return singular if quantity == 1 else plural
 
 
 def _clean(value: object) -> str:
@@ -75,6 +58,7 @@ def quote_pdf_content(quote: Quote) -> dict[str, Any]:
     return {
         "layout": PDF_LAYOUT_VERSION,
         "public_id": str(quote.public_id),
+        "title": "Quote",
         "status": quote.status,
         "is_draft": quote.is_draft,
         "is_accepted": quote.status == Quote.Status.ACCEPTED,
@@ -84,6 +68,8 @@ def quote_pdf_content(quote: Quote) -> dict[str, Any]:
         "accepted_by_name": quote.accepted_by_name.strip(),
         "number": quote.number or "",
         "currency": quote.currency,
+        # The workspace's current locale: changing it re-renders.
+        "locale": workspace.locale,
         "issue_date": quote.issue_date,
         "valid_until": quote.valid_until,
         "seller": {
@@ -101,22 +87,22 @@ def quote_pdf_content(quote: Quote) -> dict[str, Any]:
             {
                 "description": line.description,
                 "quantity": line.quantity,
-                "unit": _unit(line.unit, line.quantity),
+                "unit": unit_label(line.unit, line.quantity),
                 "unit_price": line.unit_price,
-                "tax_rate": _rate(line.tax_rate),
+                "tax_rate": rate_label(line.tax_rate),
                 "total": line.total,
             }
             for line in lines
         ],
         "subtotal": quote.subtotal,
         "discount_label": (
-            f"Discount ({_rate(quote.discount_value)}%)"
+            f"Discount ({rate_label(quote.discount_value)}%)"
             if quote.discount_type == Quote.DiscountType.PERCENT
             else "Discount"
         ),
         "discount_amount": quote.discount_amount,
         "tax_groups": [
-            {"rate": _rate(group.rate), "base": group.base, "tax": group.tax}
+            {"rate": rate_label(group.rate), "base": group.base, "tax": group.tax}
             for group in totals.tax_groups
         ],
         "tax_total": quote.tax_total,
@@ -125,25 +111,16 @@ def quote_pdf_content(quote: Quote) -> dict[str, Any]:
     }
 
 
-def _digest(content: dict[str, Any]) -> str:
-    payload = json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
 def quote_pdf_state(quote: Quote) -> str:
     """A digest (64 hex characters) of what the PDF shows: equal digests, identical PDFs.
     Deliberately not `updated_at`: storing the PDF or recording a view must not make the
     PDF stale."""
-    return _digest(quote_pdf_content(quote))
+    return content_digest(quote_pdf_content(quote))
 
 
 def quote_pdf_filename(quote: Quote) -> str:
     """The name people see: "Q-2026-0003.pdf", or "draft-quote-<uuid>.pdf"."""
-    if quote.number:
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", quote.number).strip("-.") or "quote"
-    else:
-        stem = f"draft-quote-{quote.public_id}"
-    return f"{stem}.pdf"
+    return document_filename(quote.number, fallback=f"draft-quote-{quote.public_id}")
 
 
 def quote_pdf_is_current(quote: Quote, *, state: str | None = None) -> bool:
@@ -155,29 +132,9 @@ def quote_pdf_is_current(quote: Quote, *, state: str | None = None) -> bool:
     return bool(quote.pdf_file.storage.exists(quote.pdf_file.name or ""))
 
 
-def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
-    # The template is self-contained (inline CSS, system fonts): nothing in a quote may make
-    # the renderer reach the network or the file system.
-    raise ValueError(f"Quote PDFs load no external resources ({url[:60]}).")
-
-
-def _write_pdf(html: str) -> tuple[bytes, int]:
-    from weasyprint import HTML
-
-    document = HTML(string=html, url_fetcher=_refuse_fetch).render()
-    return document.write_pdf(), len(document.pages)
-
-
 def quote_pdf_render(*, quote: Quote) -> bytes:
-    """The PDF's bytes. CPU-bound (≈ 0.1–0.5 s): call it from a worker, never a request.
-
-    "Page N of M" only on multi-page documents: CSS cannot tell in advance, so a document
-    longer than one page is laid out a second time with the page-number boxes on."""
-    context = quote_pdf_content(quote)
-    pdf, pages = _write_pdf(render_to_string(PDF_TEMPLATE, {**context, "multipage": False}))
-    if pages > 1:
-        pdf, _pages = _write_pdf(render_to_string(PDF_TEMPLATE, {**context, "multipage": True}))
-    return pdf
+    """The PDF\'s bytes (see core.pdf.pdf_render): call it from a worker, never a request."""
+    return pdf_render(PDF_TEMPLATE, quote_pdf_content(quote))
 
 
 def quote_pdf_ensure(*, quote: Quote) -> FieldFile:

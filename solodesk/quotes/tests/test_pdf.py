@@ -411,3 +411,50 @@ def test_email_goes_without_the_pdf_when_rendering_fails(sent):
 
     assert len(mail.outbox) == 1
     assert mail.outbox[0].attachments == []
+
+
+# --- the workspace's locale ------------------------------------------------------------------
+
+
+def test_pdf_follows_the_workspaces_locale(sent, seller):
+    seller.locale = "de-DE"
+    seller.save()
+
+    text = text_of(pdf.quote_pdf_render(quote=_fresh(sent)))
+
+    assert "27.11.2026 31.12.2099 1.359,00 EUR" in text
+    assert "2 days 150,00 EUR 0% 300,00 EUR" in text
+    assert "Tax 21% on 900,00 EUR" in text
+    assert "1.300,00 EUR −130,00 EUR 0,00 EUR 189,00 EUR Total 1.359,00 EUR" in text
+    assert "This quote is valid until 31.12.2099" in text
+
+
+def test_changing_the_locale_makes_the_stored_pdf_stale(sent, seller):
+    before = pdf.quote_pdf_state(_fresh(sent))
+    seller.locale = "de-DE"
+    seller.save()
+
+    assert pdf.quote_pdf_state(_fresh(sent)) != before
+
+
+def test_portal_page_follows_the_workspaces_locale(sent, seller):
+    seller.locale = "de-DE"
+    seller.save()
+
+    response = DjangoClient().get(f"/p/q/{sent.portal_token}/")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "1.359,00 EUR" in page
+    assert "31.12.2099" in page
+    assert "1,359.00 EUR" not in page
+
+
+def test_email_states_amount_and_date_in_the_workspaces_locale(sent, seller, render_spy):
+    seller.locale = "de-DE"
+    seller.save()
+
+    services.quote_email_deliver(quote_id=sent.pk)
+
+    body = mail.outbox[0].body
+    assert "for 1.359,00 EUR, valid until 31.12.2099." in body
