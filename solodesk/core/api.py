@@ -11,14 +11,16 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Field, Router, Schema
+from ninja.responses import Status
 from pydantic import PlainSerializer, WithJsonSchema
 
 from solodesk.core.exceptions import ApplicationError
 from solodesk.core.models import Job
 from solodesk.core.selectors import job_get
+from solodesk.core.services import system_health_check
 
 # --- Shared JSON types ----------------------------------------------------------------
 # Amounts leave as strings with exactly two decimals ("95.00"), never as floats, whether
@@ -120,3 +122,53 @@ def job_result(request: HttpRequest, job_id: UUID) -> FileResponse:
         filename=job.result_name,
         content_type=job.result_content_type or "application/octet-stream",
     )
+
+
+# --- Health ---------------------------------------------------------------------------------
+# Mounted by config/api.py at /api/v1/health. No authentication: a load balancer or an
+# uptime monitor asks it, and it shows no data, only which part is down.
+
+
+class HealthCheckOut(Schema):
+    ok: bool
+    detail: str
+    seen_at: IsoDatetime | None = None
+
+
+class HealthOut(Schema):
+    status: str = Field(description='"ok", or "unhealthy" when any check failed (HTTP 503).')
+    message: str
+    failing: list[str]
+    checks: dict[str, HealthCheckOut]
+
+
+def build_health_router() -> Router:
+    """A router with the health endpoint (a function, so tests can mount a fresh copy)."""
+    router = Router(tags=["health"])
+
+    @router.get(
+        "",
+        auth=None,
+        response={200: HealthOut, 503: HealthOut},
+        url_name="health",
+        summary="Database, broker, worker and scheduler liveness",
+    )
+    def health(request: HttpRequest, response: HttpResponse) -> Status:
+        checks = system_health_check()
+        failing = [check.name for check in checks if not check.ok]
+        response["Cache-Control"] = "no-store"
+        body = {
+            "status": "unhealthy" if failing else "ok",
+            "message": f"Not healthy: {', '.join(failing)}." if failing else "All is well.",
+            "failing": failing,
+            "checks": {
+                check.name: {"ok": check.ok, "detail": check.detail, "seen_at": check.seen_at}
+                for check in checks
+            },
+        }
+        return Status(503 if failing else 200, body)
+
+    return router
+
+
+health_router = build_health_router()

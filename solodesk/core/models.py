@@ -73,3 +73,14 @@ class Job(BaseModel):
     @property
     def result_name(self) -> str:
         return (self.result_file.name or "").rsplit("/", 1)[-1]
+
+
+class Heartbeat(models.Model):
+    """When a background process last proved it is alive: one row per name ("scheduler",
+    "worker"), upserted by a periodic task. The dashboard and /api/v1/health read it."""
+
+    name = models.CharField(max_length=40, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -4,15 +4,18 @@ delivered twice after a worker died) cannot both move the same job forward."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.files.base import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from solodesk.core.models import Job
+from solodesk.core.models import Heartbeat, Job
 
 if TYPE_CHECKING:
     from solodesk.accounts.models import User, Workspace
@@ -20,17 +23,20 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _send_to_broker(job_id: int, task_name: str) -> None:
-    """Hand a job to the broker. A broker outage is not the user's problem: the job row is
-    already committed and the stale-job sweeper hands it over again later."""
-    from solodesk.config.celery_app import app
-
+def _send_to_broker(job_id: int, task_name: str, countdown: int | None = None) -> bool:
+    """Hand a job to the broker; False when the broker did not take it. A broker outage is
+    not the user's problem: the job row is already committed (its `enqueued_at` set when
+    it was written) and the stale-job sweeper hands it over again later. Publishing fails
+    fast (one retry, short socket timeouts: see the Celery settings), so a dead broker
+    costs the request milliseconds, not a hang; and a request pays one commit, not two."""
     try:
-        app.send_task(task_name, args=[job_id])
+        from solodesk.config.celery_app import app
+
+        app.send_task(task_name, args=[job_id], countdown=countdown)
     except Exception:
         logger.exception("Could not enqueue job %s; the sweeper will retry", job_id)
-        return
-    Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(enqueued_at=timezone.now())
+        return False
+    return True
 
 
 def job_create(
@@ -52,8 +58,17 @@ def job_create(
 
 
 # A running job touches `updated_at` with every progress step; one that has not for this
-# long lost its worker and may be claimed again.
+# long lost its worker and may be claimed again. The default of the setting
+# JOB_HEARTBEAT_TIMEOUT_SECONDS, which `job_heartbeat_timeout()` reads at call time.
 JOB_HEARTBEAT_TIMEOUT = timedelta(seconds=90)
+
+
+def job_heartbeat_timeout() -> timedelta:
+    return timedelta(
+        seconds=getattr(
+            settings, "JOB_HEARTBEAT_TIMEOUT_SECONDS", JOB_HEARTBEAT_TIMEOUT.total_seconds()
+        )
+    )
 
 
 def job_claim(*, job_id: int) -> Job | None:
@@ -64,7 +79,7 @@ def job_claim(*, job_id: int) -> Job | None:
     heartbeat lost its worker: its redelivered task takes it over."""
     now = timezone.now()
     claimable = Q(status=Job.Status.QUEUED) | Q(
-        status=Job.Status.RUNNING, updated_at__lt=now - JOB_HEARTBEAT_TIMEOUT
+        status=Job.Status.RUNNING, updated_at__lt=now - job_heartbeat_timeout()
     )
     claimed = Job.objects.filter(claimable, pk=job_id).update(
         status=Job.Status.RUNNING,
@@ -115,14 +130,38 @@ def jobs_requeue_stale(*, older_than: timedelta, limit: int = 500) -> int:
     A duplicate delivery is harmless: `job_claim` lets one runner through at a time."""
     now = timezone.now()
     stale_filter = Q(status=Job.Status.QUEUED, enqueued_at__lt=now - older_than) | Q(
-        status=Job.Status.RUNNING, updated_at__lt=now - JOB_HEARTBEAT_TIMEOUT
+        status=Job.Status.RUNNING, updated_at__lt=now - job_heartbeat_timeout()
     )
     stale = list(
         Job.objects.filter(stale_filter).order_by("pk").values_list("pk", "task_name")[:limit]
     )
-    for job_id, task_name in stale:
-        _send_to_broker(job_id, task_name)
+    sent = [job_id for job_id, task_name in stale if _send_to_broker(job_id, task_name)]
+    if sent:
+        # The next sweep leaves them alone for another `older_than`.
+        Job.objects.filter(pk__in=sent, status=Job.Status.QUEUED).update(enqueued_at=now)
     return len(stale)
+
+
+def job_retry_later(*, job: Job, delay_seconds: int, message: str) -> bool:
+    """Put a running job back in the queue to run again in `delay_seconds` (a transient
+    failure, such as a mail server that could not be reached). The job keeps its row, its
+    attempts count and a message the user sees meanwhile. `enqueued_at` is set to the
+    planned time, so the sweeper re-sends it only if the delayed message is lost, some
+    minutes after it was due. False when the job is no longer running (nothing queued)."""
+    now = timezone.now()
+    requeued = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        status=Job.Status.QUEUED,
+        progress=0,
+        error=message[:2000],
+        enqueued_at=now + timedelta(seconds=delay_seconds),
+        updated_at=now,
+    )
+    if not requeued:
+        return False
+    job_id, task_name = job.pk, job.task_name
+    transaction.on_commit(lambda: _send_to_broker(job_id, task_name, countdown=delay_seconds))
+    job.refresh_from_db()
+    return True
 
 
 def job_complete(*, job: Job) -> Job:
@@ -134,3 +173,86 @@ def job_complete(*, job: Job) -> Job:
     )
     job.refresh_from_db()
     return job
+
+
+def heartbeat_touch(*, name: str) -> None:
+    """Record that the named process is alive now (one upsert)."""
+    Heartbeat.objects.update_or_create(name=name, defaults={"seen_at": timezone.now()})
+
+
+# --- health -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    name: str
+    ok: bool
+    detail: str
+    seen_at: datetime | None = None
+
+
+def _database_check() -> HealthCheck:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as error:
+        return HealthCheck("database", False, f"{error.__class__.__name__}: {error}"[:300])
+    return HealthCheck("database", True, "answers")
+
+
+def _broker_check() -> HealthCheck:
+    """Open a fresh broker connection with a short timeout: Redis must answer, the
+    filesystem broker's queue folder must be writable. Never waits longer than the
+    broker socket timeout (two seconds by default)."""
+    from solodesk.config.celery_app import app
+
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("filesystem://"):
+        folder = settings.CELERY_BROKER_DIR / "queue"
+        if folder.is_dir() and os.access(folder, os.W_OK):
+            return HealthCheck("broker", True, "queue folder writable")
+        return HealthCheck("broker", False, f"queue folder {folder} is missing or not writable")
+    timeout = float(getattr(settings, "BROKER_SOCKET_TIMEOUT_SECONDS", 2))
+    try:
+        with app.connection_for_write(url) as broker:
+            broker.ensure_connection(max_retries=1, timeout=timeout)
+            broker.default_channel  # noqa: B018 - opens a channel: Redis answers a PING
+    except Exception as error:
+        return HealthCheck("broker", False, f"{error.__class__.__name__}: {error}"[:300])
+    return HealthCheck("broker", True, "answers")
+
+
+def _heartbeat_check(name: str, seen_at: datetime | None, max_age: int) -> HealthCheck:
+    if seen_at is None:
+        return HealthCheck(name, False, "has never reported")
+    age = int((timezone.now() - seen_at).total_seconds())
+    if age > max_age:
+        return HealthCheck(name, False, f"last seen {age} s ago (limit {max_age} s)", seen_at)
+    return HealthCheck(name, True, f"last seen {age} s ago", seen_at)
+
+
+def system_health_check() -> list[HealthCheck]:
+    """Database, broker, worker and scheduler, in that order. The worker heartbeat is
+    written by every worker's main process (celery_app.WorkerHeartbeat); the scheduler's
+    by a beat task that a worker runs, so it also proves beat → broker → worker works.
+    Two queries when the database answers (SELECT 1, both heartbeats)."""
+    database = _database_check()
+    checks = [database, _broker_check()]
+    seen: dict[str, datetime] = {}
+    if database.ok:
+        seen = dict(
+            Heartbeat.objects.filter(name__in=["worker", "scheduler"]).values_list(
+                "name", "seen_at"
+            )
+        )
+    limits = {
+        "worker": settings.HEALTH_WORKER_MAX_AGE_SECONDS,
+        "scheduler": settings.HEALTH_SCHEDULER_MAX_AGE_SECONDS,
+    }
+    for name, max_age in limits.items():
+        if database.ok:
+            checks.append(_heartbeat_check(name, seen.get(name), max_age))
+        else:
+            checks.append(HealthCheck(name, False, "unknown: its heartbeat is in the database"))
+    return checks

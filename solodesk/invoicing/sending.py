@@ -9,9 +9,10 @@ Why the e-mail goes out at most once per delivery, even when the task runs twice
 delivery is claimed with a conditional UPDATE (queued → sending) right before talking to the
 mail server; a second run finds nothing to claim and sends nothing. The claim happens after
 the PDF is ready (rendering is idempotent, sending is not) so the window in which a dead
-worker leaves a delivery "sending" is only the SMTP conversation itself. A transient SMTP
-error fails the delivery with a message instead of retrying in a loop: the person sees it
-and sends again (a retry with backoff would need a fresh claim per attempt — see the report).
+worker leaves a delivery "sending" is only the SMTP conversation itself. An SMTP failure
+is retried later (the delivery back to queued, the job re-sent with a countdown: a fresh
+claim per attempt) only when the server surely did not take the message and the reason
+is temporary; anything else fails with a message the person can act on (decision 0003).
 
 The client link is a random token (192 bits from `secrets`, never derived from ids) stored
 on the invoice; revoking it is setting it to NULL, regenerating replaces it, and a wrong or
@@ -22,17 +23,23 @@ stays current.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import random
 import secrets
 import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import timedelta
 from email.utils import formataddr, parseaddr
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -40,14 +47,16 @@ from django.utils import timezone
 from solodesk.core.exceptions import ApplicationError
 from solodesk.core.models import Job
 from solodesk.core.services import (
-    JOB_HEARTBEAT_TIMEOUT,
     job_complete,
     job_create,
     job_fail,
+    job_heartbeat_timeout,
+    job_retry_later,
     job_set_progress,
 )
 from solodesk.invoicing import pdf
 from solodesk.invoicing.models import Invoice, InvoiceActivity, InvoiceDelivery
+from solodesk.webhooks.services import webhook_event_record_invoice
 
 if TYPE_CHECKING:
     from solodesk.accounts.models import User
@@ -198,14 +207,16 @@ def _unclaimed(job: Job, delivery: InvoiceDelivery) -> Job:
     # "sending": a live run is talking to the mail server (it finishes the job), or a run
     # died mid-conversation. We cannot know whether that e-mail left, so we say so rather
     # than risk a second copy in the client's inbox.
-    if delivery.updated_at < timezone.now() - JOB_HEARTBEAT_TIMEOUT:
-        return _fail(
-            job,
-            delivery,
-            f"The worker stopped while sending to {delivery.to_email}, so the e-mail may or "
-            "may not have arrived. Check with your client before sending it again.",
-        )
+    if delivery.updated_at < timezone.now() - job_heartbeat_timeout():
+        return _fail(job, delivery, in_doubt_message(delivery.to_email))
     return job
+
+
+def in_doubt_message(to_email: str) -> str:
+    return (
+        f"The worker stopped while sending to {to_email}, so the e-mail may or may not "
+        "have arrived. Check with your client before sending it again."
+    )
 
 
 def _claim(delivery: InvoiceDelivery) -> bool:
@@ -217,6 +228,14 @@ def _claim(delivery: InvoiceDelivery) -> bool:
 
 def _smtp_error_message(error: Exception, to_email: str) -> str:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = list(error.recipients.values())
+        if replies and all(400 <= code < 500 for code, _reply in replies):
+            code, reply = replies[0]
+            said = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+            return (
+                f"The mail server temporarily refused the address {to_email} "
+                f"({code} {said}). Nothing was sent."
+            )
         return f"The mail server refused the address {to_email}. Check it and send again."
     if isinstance(error, smtplib.SMTPResponseException):
         raw = error.smtp_error
@@ -232,6 +251,96 @@ def _smtp_error_message(error: Exception, to_email: str) -> str:
             "Nothing was sent; check the e-mail settings and try again."
         )
     return "The e-mail could not be sent. Try again."
+
+
+@dataclass(frozen=True)
+class SmtpFailure:
+    error: Exception
+    # The conversation broke after the message may have been handed over (a reply we
+    # never read): the e-mail may have arrived. Otherwise the server surely did not take it.
+    in_doubt: bool
+
+    @property
+    def is_transient(self) -> bool:
+        """Worth another try later: the server was unreachable, or answered 4xx."""
+        if self.in_doubt:
+            return False
+        error = self.error
+        if isinstance(error, smtplib.SMTPRecipientsRefused):
+            return all(400 <= code < 500 for code, _reply in error.recipients.values())
+        if isinstance(error, smtplib.SMTPResponseException):
+            return 400 <= error.smtp_code < 500
+        if isinstance(error, ssl.SSLError):
+            return False  # a certificate or TLS setting: waiting does not fix it
+        return isinstance(error, (smtplib.SMTPServerDisconnected, OSError))
+
+
+def _transmit(message: EmailMessage) -> SmtpFailure | None:
+    """Send one message; None when the mail server accepted it.
+
+    The connection is opened first, on its own: a failure there (refused, timeout, TLS,
+    login) happens before any part of the message left, so it is surely not delivered.
+    During the transaction, an SMTP reply code (4xx/5xx to MAIL, RCPT, DATA or the end
+    of data) is the server saying it did not take the message. Anything else while the
+    transaction runs (the connection dropped, a read timed out) leaves it in doubt."""
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except Exception as error:
+        return SmtpFailure(error=error, in_doubt=False)
+    try:
+        connection.send_messages([message])
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
+        return SmtpFailure(error=error, in_doubt=False)
+    except Exception as error:
+        return SmtpFailure(error=error, in_doubt=True)
+    finally:
+        # A failing QUIT after the server accepted the message changes nothing.
+        with contextlib.suppress(Exception):
+            connection.close()
+    return None
+
+
+def _retry_delay(attempt: int) -> int | None:
+    """Seconds until the next try after failed attempt number `attempt` (1-based), with
+    up to 10 % jitter so many e-mails refused together do not return together; None when
+    the attempts are used up."""
+    delays = settings.INVOICE_EMAIL_RETRY_DELAYS
+    if attempt > len(delays):
+        return None
+    delay = delays[attempt - 1]
+    return delay + random.randint(0, max(delay // 10, 0))
+
+
+def _after_smtp_failure(job: Job, delivery: InvoiceDelivery, failure: SmtpFailure) -> Job:
+    """At most once per delivery: an e-mail that may have arrived is never sent again; one
+    the server surely did not take is tried again later if the reason is temporary."""
+    logger.warning(
+        "Delivery %s failed: %r (in doubt: %s)", delivery.pk, failure.error, failure.in_doubt
+    )
+    if failure.in_doubt:
+        return _fail(
+            job,
+            delivery,
+            f"The connection to the mail server broke while sending to {delivery.to_email} "
+            f"({failure.error.__class__.__name__}), so the e-mail may or may not have "
+            "arrived. Check with your client before sending it again.",
+        )
+    reason = _smtp_error_message(failure.error, delivery.to_email)
+    delay = _retry_delay(job.attempts) if failure.is_transient else None
+    if delay is None:
+        if failure.is_transient:
+            reason = f"{reason} (Gave up after {job.attempts} attempts.)"
+        return _fail(job, delivery, reason)
+    retry_at = timezone.now() + timedelta(seconds=delay)
+    message = f"{reason} Trying again at {retry_at:%H:%M} UTC (attempt {job.attempts + 1})."
+    with transaction.atomic():
+        # Back to "queued" only from our own claim: nothing else may have moved it.
+        InvoiceDelivery.objects.filter(
+            pk=delivery.pk, status=InvoiceDelivery.Status.SENDING
+        ).update(status=InvoiceDelivery.Status.QUEUED, error=message, updated_at=timezone.now())
+        job_retry_later(job=job, delay_seconds=delay, message=message)
+    return job
 
 
 def invoice_email_message(
@@ -296,17 +405,17 @@ def invoice_send_run(*, job: Job) -> Job:
             "The invoice PDF could not be prepared, so nothing was sent. Try again in a minute.",
         )
     job_set_progress(job=job, progress=60)
-    if not _claim(delivery):
-        delivery.refresh_from_db(fields=["status", "error", "updated_at"])
-        return _unclaimed(job, delivery)
+    # Everything but the SMTP conversation happens before the claim, so a delivery that
+    # is "sending" is one whose e-mail is on the wire: nothing else can leave it there.
     message = invoice_email_message(
         delivery=delivery, pdf_name=pdf.invoice_pdf_filename(invoice), pdf_bytes=pdf_bytes
     )
-    try:
-        message.send(fail_silently=False)
-    except Exception as error:
-        logger.warning("Delivery %s failed: %r", delivery.pk, error)
-        return _fail(job, delivery, _smtp_error_message(error, delivery.to_email))
+    if not _claim(delivery):
+        delivery.refresh_from_db(fields=["status", "error", "updated_at"])
+        return _unclaimed(job, delivery)
+    failure = _transmit(message)
+    if failure is not None:
+        return _after_smtp_failure(job, delivery, failure)
     now = timezone.now()
     with transaction.atomic():
         InvoiceDelivery.objects.filter(pk=delivery.pk).update(
@@ -319,7 +428,48 @@ def invoice_send_run(*, job: Job) -> Job:
             InvoiceActivity.Action.SENT,
             f"Sent to {delivery.to_email}.",
         )
+        # invoice.sent: when the mail server accepted the e-mail, not at the send action.
+        webhook_event_record_invoice(invoice=invoice, event_type="invoice.sent")
     return job_complete(job=job)
+
+
+def invoice_deliveries_sweep(*, limit: int = 500) -> int:
+    """Close deliveries that no job will finish, so no send stays "sending" or "queued"
+    on the invoice page forever. Returns how many it closed.
+
+    - "sending" for longer than the job heartbeat timeout while its job is finished (it
+      failed on a time limit or an unexpected error mid-conversation) or gone: the only
+      step after the claim is the SMTP conversation, so the e-mail may have left. It is
+      marked failed with a message saying so, and never re-queued (decision 0003). A job
+      still "running" is left to the job sweeper: its re-run reaches `_unclaimed`.
+    - "queued" while its job failed or is gone: nothing was sent, and the job already told
+      the user it failed; the delivery says the same instead of waiting forever."""
+    stale_before = timezone.now() - job_heartbeat_timeout()
+    finished = [Job.Status.SUCCEEDED, Job.Status.FAILED]
+    rows = list(
+        InvoiceDelivery.objects.filter(
+            Q(status=InvoiceDelivery.Status.SENDING, updated_at__lt=stale_before)
+            & (Q(job__isnull=True) | Q(job__status__in=finished))
+            | Q(status=InvoiceDelivery.Status.QUEUED)
+            & (Q(job__isnull=True) | Q(job__status=Job.Status.FAILED))
+        )
+        .order_by("pk")
+        .values_list("pk", "status", "to_email", "job_id", "job__error")[:limit]
+    )
+    closed = 0
+    for delivery_id, status, to_email, job_id, job_error in rows:
+        if status == InvoiceDelivery.Status.SENDING:
+            error = in_doubt_message(to_email)
+        else:
+            error = (
+                job_error or "The send job stopped before the e-mail went out. Nothing was sent."
+            )
+        closed += InvoiceDelivery.objects.filter(pk=delivery_id, status=status).update(
+            status=InvoiceDelivery.Status.FAILED, error=error, updated_at=timezone.now()
+        )
+        if job_id is not None:
+            job_fail(job_id=job_id, error=error)
+    return closed
 
 
 # --- the client link -------------------------------------------------------------------------
@@ -378,6 +528,7 @@ def portal_view_record(*, invoice: Invoice) -> bool:
             _activity(
                 invoice, None, InvoiceActivity.Action.VIEWED, "The client opened the invoice link."
             )
+            webhook_event_record_invoice(invoice=invoice, event_type="invoice.viewed")
     if recorded:
         invoice.portal_viewed_at = now
     return bool(recorded)

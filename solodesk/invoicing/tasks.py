@@ -16,7 +16,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from solodesk.core.services import job_claim, job_fail
 from solodesk.invoicing.models import Invoice
 from solodesk.invoicing.pdf import invoice_pdf_run
-from solodesk.invoicing.sending import invoice_send_run
+from solodesk.invoicing.sending import invoice_deliveries_sweep, invoice_send_run
 
 logger = logging.getLogger(__name__)
 
@@ -51,3 +51,8 @@ def invoice_send_task(job_id: int) -> None:
         logger.exception("Invoice send job %s failed", job_id)
         job_fail(job_id=job_id, error="The invoice could not be sent. Try again.")
         raise
+
+
+@shared_task(name="solodesk.invoicing.tasks.invoice_deliveries_sweep_task")
+def invoice_deliveries_sweep_task() -> int:
+    return invoice_deliveries_sweep()

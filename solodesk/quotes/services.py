@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +29,7 @@ from django.utils import timezone
 from solodesk.accounts.models import User, Workspace
 from solodesk.clients.models import Client
 from solodesk.core.exceptions import ApplicationError
+from solodesk.core.l10n import format_date, format_money
 from solodesk.invoicing.calculation import document_totals
 from solodesk.invoicing.models import DocumentCounter
 from solodesk.invoicing.services import (
@@ -46,6 +48,7 @@ from solodesk.quotes.models import (
     QuoteLine,
 )
 from solodesk.quotes.pdf import quote_pdf_ensure, quote_pdf_filename
+from solodesk.webhooks.services import webhook_event_record_quote
 
 logger = logging.getLogger(__name__)
 
@@ -243,12 +246,51 @@ def quote_delete_draft(*, quote: Quote, user: User) -> None:
 
 
 def _enqueue_email(quote_id: int) -> None:
+    """After commit. A broker outage does not fail the send: the quote itself is the
+    outbox row (sent, with a link, `emailed_at` empty) and `quote_emails_requeue_stale`
+    hands its e-mail to the broker again later."""
     from solodesk.config.celery_app import app
 
     try:
         app.send_task(EMAIL_TASK_NAME, args=[quote_id])
     except Exception:
-        logger.exception("Could not enqueue the e-mail of quote %s", quote_id)
+        logger.exception(
+            "Could not enqueue the e-mail of quote %s; the sweeper will retry", quote_id
+        )
+
+
+# A quote e-mail refused this often (each refusal is an "E-mail failed" activity), or
+# still unsent this long after the quote was sent, is left alone: the activity says why.
+QUOTE_EMAIL_MAX_FAILURES = 5
+QUOTE_EMAIL_GIVE_UP_AFTER = dt.timedelta(days=2)
+
+
+def quote_emails_requeue_stale(*, older_than: dt.timedelta, limit: int = 200) -> int:
+    """Enqueue again the e-mails of sent quotes that have not gone out `older_than` after
+    the quote was sent: their message never reached the broker, or a worker lost it. A
+    duplicate is harmless: `quote_email_deliver` claims `emailed_at` before sending.
+    One query, bounded by `limit`."""
+    now = timezone.now()
+    pending = list(
+        Quote.objects.filter(
+            status=Quote.Status.SENT,
+            portal_token__isnull=False,
+            emailed_at__isnull=True,
+            sent_at__lt=now - older_than,
+            sent_at__gte=now - QUOTE_EMAIL_GIVE_UP_AFTER,
+        )
+        .annotate(
+            failures=Count(
+                "activities", filter=Q(activities__action=QuoteActivity.Action.EMAIL_FAILED)
+            )
+        )
+        .filter(failures__lt=QUOTE_EMAIL_MAX_FAILURES)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for quote_id in pending:
+        _enqueue_email(quote_id)
+    return len(pending)
 
 
 @transaction.atomic
@@ -333,11 +375,13 @@ def quote_email_deliver(*, quote_id: int) -> bool:
         return False
     quote = Quote.objects.select_related("workspace", "client").get(pk=quote_id)
     business = quote.workspace.name
+    locale = quote.workspace.locale
     link = portal_url(quote)
     body = (
         f"Hello {quote.client.name},\n\n"
         f"{business} sent you quote {quote.number} for "
-        f"{quote.total} {quote.currency}, valid until {quote.valid_until:%d %b %Y}.\n\n"
+        f"{format_money(quote.total, quote.currency, locale)}, valid until "
+        f"{format_date(quote.valid_until, locale, long=True)}.\n\n"
         f"See it, and accept or decline it, here:\n{link}\n\n"
         f"{business}\n"
     )
@@ -405,6 +449,7 @@ def quote_accept(*, token: str, name: str = "") -> Quote:
     quote.save(update_fields=["status", "accepted_at", "accepted_by_name", "updated_at"])
     signed = f" by {quote.accepted_by_name}" if quote.accepted_by_name else ""
     _activity(quote, None, QuoteActivity.Action.ACCEPTED, f"Accepted{signed}.")
+    webhook_event_record_quote(quote=quote, event_type="quote.accepted")
     return quote
 
 
@@ -416,6 +461,7 @@ def quote_decline(*, token: str, reason: str = "") -> Quote:
     quote.decline_reason = str(reason or "").strip()[:2000]
     quote.save(update_fields=["status", "declined_at", "decline_reason", "updated_at"])
     _activity(quote, None, QuoteActivity.Action.DECLINED, quote.decline_reason or "Declined.")
+    webhook_event_record_quote(quote=quote, event_type="quote.declined")
     return quote
 
 

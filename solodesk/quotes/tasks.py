@@ -8,12 +8,14 @@ and the page that asked for it reloads until it is there."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 
 from solodesk.quotes.models import Quote
 from solodesk.quotes.pdf import quote_for_pdf, quote_pdf_ensure
-from solodesk.quotes.services import quote_email_deliver
+from solodesk.quotes.services import quote_email_deliver, quote_emails_requeue_stale
 
 logger = logging.getLogger(__name__)
 
@@ -39,3 +41,11 @@ def quote_pdf_task(quote_id: int) -> bool:
         return False
     quote_pdf_ensure(quote=quote)
     return True
+
+
+@shared_task(name="solodesk.quotes.tasks.quote_emails_requeue_stale_task")
+def quote_emails_requeue_stale_task() -> int:
+    """Beat, every five minutes: quote e-mails whose message was lost go out after all."""
+    return quote_emails_requeue_stale(
+        older_than=timedelta(seconds=settings.JOB_REQUEUE_AFTER_SECONDS)
+    )

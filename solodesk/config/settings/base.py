@@ -72,6 +72,11 @@ INSTALLED_APPS = [
     "solodesk.timetracking",
     "solodesk.invoicing",
     "solodesk.quotes",
+    "solodesk.reminders",
+    "solodesk.recurring",
+    "solodesk.webhooks",
+    "solodesk.prompts",
+    "solodesk.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -222,16 +227,57 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
+# Durability (docs/architecture.md, "Durability"): a message is acknowledged only after its
+# task ran, and given back when the worker process dies; each worker holds one message.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "300"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "360"))
+# A worker that lost the broker connection cancels its running late-ack tasks: their
+# messages go back to the queue anyway, and the Job claim keeps a second run harmless.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing happens in requests (after commit): one immediate retry covers a pooled
+# connection that a broker restart closed; after that the sweeper takes over, so a dead
+# broker costs a request milliseconds (refused) or 2 × socket timeout (hung), never a hang.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "2"))
+# Redis only (the filesystem broker's options are set in celery_app.py). The visibility
+# timeout is how long a message taken by a worker stays invisible before Redis hands it
+# out again: it must exceed the longest task (the hard time limit) and the longest retry
+# countdown (an ETA message sits unacknowledged in a worker until it is due), or a task
+# still running (or waiting) is delivered a second time.
+BROKER_VISIBILITY_TIMEOUT_SECONDS = int(os.environ.get("BROKER_VISIBILITY_TIMEOUT_SECONDS", "7200"))
+BROKER_SOCKET_TIMEOUT_SECONDS = float(os.environ.get("BROKER_SOCKET_TIMEOUT_SECONDS", "2"))
+# Filesystem broker only: how often a worker looks for new messages.
+BROKER_POLLING_INTERVAL_SECONDS = float(os.environ.get("BROKER_POLLING_INTERVAL_SECONDS", "0.1"))
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # A job that stayed queued this long is handed to the broker again by the sweeper.
 JOB_REQUEUE_AFTER_SECONDS = int(os.environ.get("JOB_REQUEUE_AFTER_SECONDS", "300"))
+# A running job touches its row with every progress step; one silent for this long lost
+# its worker and may be claimed again (the sweeper re-sends it).
+JOB_HEARTBEAT_TIMEOUT_SECONDS = int(os.environ.get("JOB_HEARTBEAT_TIMEOUT_SECONDS", "90"))
+# Every worker writes the "worker" heartbeat this often (config/celery_app.py);
+# /api/v1/health calls a worker or the scheduler dead when its heartbeat is older than
+# the matching limit.
+WORKER_HEARTBEAT_SECONDS = int(os.environ.get("WORKER_HEARTBEAT_SECONDS", "30"))
+HEALTH_WORKER_MAX_AGE_SECONDS = int(os.environ.get("HEALTH_WORKER_MAX_AGE_SECONDS", "120"))
+HEALTH_SCHEDULER_MAX_AGE_SECONDS = int(os.environ.get("HEALTH_SCHEDULER_MAX_AGE_SECONDS", "300"))
+# Invoice e-mails refused for a reason that is surely temporary (the server could not be
+# reached, or answered 4xx) are tried again after these many seconds, then given up.
+INVOICE_EMAIL_RETRY_DELAYS = [
+    int(delay) for delay in env_list("INVOICE_EMAIL_RETRY_DELAYS", "60,300,900,3600")
+]
+# Every webhook POST gives up waiting for the receiver after this long.
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
 
 # --- API ------------------------------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 50

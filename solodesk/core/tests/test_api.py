@@ -36,6 +36,22 @@ EXPECTED_PATHS = {
     "/api/v1/quotes/{quote_id}": {"get", "patch", "delete"},
     "/api/v1/quotes/{quote_id}/send": {"post"},
     "/api/v1/quotes/{quote_id}/convert": {"post"},
+    "/api/v1/health": {"get"},
+    "/api/v1/reminders": {"get"},
+    "/api/v1/reminders/settings": {"get", "put"},
+    "/api/v1/reminders/invoices/{invoice_id}/send": {"post"},
+    "/api/v1/recurring-invoices": {"get", "post"},
+    "/api/v1/recurring-invoices/{profile_id}": {"get", "patch", "delete"},
+    "/api/v1/recurring-invoices/{profile_id}/pause": {"post"},
+    "/api/v1/recurring-invoices/{profile_id}/resume": {"post"},
+    "/api/v1/webhooks": {"get", "post"},
+    "/api/v1/webhooks/{endpoint_id}": {"get", "patch", "delete"},
+    "/api/v1/webhooks/{endpoint_id}/secret": {"post"},
+    "/api/v1/webhooks/{endpoint_id}/ping": {"post"},
+    "/api/v1/webhooks/{endpoint_id}/deliveries": {"get"},
+    "/api/v1/prompts": {"get"},
+    "/api/v1/prompts/{key}/dismiss": {"post"},
+    "/api/v1/prompts/{key}/snooze": {"post"},
 }
 
 

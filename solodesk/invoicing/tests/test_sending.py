@@ -328,7 +328,9 @@ def test_a_refused_recipient_fails_the_delivery_and_the_job_with_a_message(owner
     delivery = start(owner, invoice)
     refused = smtplib.SMTPRecipientsRefused({"billing@acme.test": (550, b"No such user")})
 
-    with mock.patch("django.core.mail.EmailMessage.send", side_effect=refused):
+    with mock.patch(
+        "django.core.mail.backends.locmem.EmailBackend.send_messages", side_effect=refused
+    ):
         job = run_task(delivery)
 
     message = "The mail server refused the address billing@acme.test. Check it and send again."
@@ -340,20 +342,23 @@ def test_a_refused_recipient_fails_the_delivery_and_the_job_with_a_message(owner
     assert not invoice.activities.filter(action=InvoiceActivity.Action.SENT).exists()
 
 
-def test_an_unreachable_mail_server_fails_the_job_once_without_retrying(owner, broker, renders):
+def test_an_unreachable_mail_server_is_tried_again_later_not_at_once(owner, broker, renders):
     invoice = issued_invoice(owner)
     delivery = start(owner, invoice)
 
     with mock.patch(
-        "django.core.mail.EmailMessage.send", side_effect=ConnectionRefusedError(111, "refused")
-    ) as send:
-        job = run_task(delivery)
+        "django.core.mail.backends.locmem.EmailBackend.open",
+        side_effect=ConnectionRefusedError(111, "refused"),
+    ) as connect:
         run_task(delivery)
+        job = run_task(delivery)  # the retry: still refused, so once more later
 
-    assert send.call_count == 1
-    assert job.status == Job.Status.FAILED
+    assert connect.call_count == 2
+    assert (job.status, job.attempts) == (Job.Status.QUEUED, 2)
     assert job.error.startswith("Could not reach the mail server (ConnectionRefusedError:")
-    assert job.error.endswith("Nothing was sent; check the e-mail settings and try again.")
+    assert "Trying again at" in job.error
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.error) == (InvoiceDelivery.Status.QUEUED, job.error)
 
 
 def test_a_pdf_that_cannot_be_made_fails_the_send_before_any_email(owner, broker, monkeypatch):
@@ -477,16 +482,19 @@ def test_the_first_view_is_recorded_once(owner, broker):
     ) == [(None, "The client opened the invoice link.")]
 
 
-def test_a_temporary_smtp_refusal_says_so_and_is_not_retried(owner, broker, renders):
+def test_a_temporary_smtp_refusal_says_so_and_is_retried_later(owner, broker, renders):
     invoice = issued_invoice(owner)
     delivery = start(owner, invoice)
     refusal = smtplib.SMTPDataError(451, b"Greylisted, try later")
 
-    with mock.patch("django.core.mail.EmailMessage.send", side_effect=refusal) as send:
+    with mock.patch(
+        "django.core.mail.backends.locmem.EmailBackend.send_messages", side_effect=refusal
+    ) as send:
         job = run_task(delivery)
 
     assert send.call_count == 1
-    assert job.error == (
+    assert job.status == Job.Status.QUEUED
+    assert job.error.startswith(
         "The mail server temporarily refused the message (451 Greylisted, try later). "
-        "Nothing was sent; try again later or check the e-mail settings."
+        "Nothing was sent; try again later or check the e-mail settings. Trying again at "
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from unittest import mock
 
 import pytest
@@ -227,15 +228,16 @@ def test_the_delivery_row_polls_while_queued_and_stops_once_sent(owner, renders)
 def test_a_failed_delivery_shows_why(owner, renders):
     invoice = issued(owner)
     delivery = sending.invoice_send_start(invoice=invoice, user=owner.user)
+    refused = smtplib.SMTPRecipientsRefused({"billing@acme.test": (550, b"No such user")})
     with mock.patch(
-        "django.core.mail.EmailMessage.send", side_effect=ConnectionRefusedError(111, "refused")
+        "django.core.mail.backends.locmem.EmailBackend.send_messages", side_effect=refused
     ):
         tasks.invoice_send_task(delivery.job.pk)
 
     html = owner.client.get(page("delivery_status", invoice, delivery.public_id)).content.decode()
 
     assert 'data-status="failed"' in html
-    assert "Could not reach the mail server" in html
+    assert "The mail server refused the address" in html
 
 
 def test_stranger_gets_404_for_a_delivery_row(owner, stranger):
