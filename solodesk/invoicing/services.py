@@ -40,6 +40,10 @@ from solodesk.invoicing.models import (
 )
 from solodesk.projects.models import Project
 from solodesk.timetracking.models import TimeEntry
+from solodesk.webhooks.services import (
+    webhook_event_record_invoice,
+    webhook_event_record_payment,
+)
 
 ISSUED_CHANGE_MESSAGE = "An issued invoice cannot be changed; issue a credit note instead."
 NO_UNBILLED_TIME_MESSAGE = "No unbilled billable time for this client in that period."
@@ -730,6 +734,7 @@ def invoice_issue(*, invoice: Invoice, user: User, issue_date: dt.date | None = 
     _save_numbered(locked)
     TimeEntry.objects.filter(invoice_line__invoice=locked).update(invoiced_at=now)
     _activity(locked, user, InvoiceActivity.Action.ISSUED, f"Issued as {locked.number}.")
+    webhook_event_record_invoice(invoice=locked, event_type="invoice.issued")
     return _refresh_caller_copy(invoice, locked)
 
 
@@ -992,6 +997,7 @@ def payment_record(
     )
     _refresh_caller_copy(invoice, locked)
     payment.invoice = locked
+    webhook_event_record_payment(payment=payment)  # and invoice.paid when it now is
     return payment
 
 

@@ -13,6 +13,10 @@ from solodesk.core.models import Job
 from solodesk.core.services import job_create
 from solodesk.projects.models import Project
 from solodesk.timetracking.models import MAX_ENTRY_DURATION, RunningTimer, Tag, TimeEntry
+from solodesk.webhooks.services import (
+    webhook_event_record_timer_started,
+    webhook_event_record_timer_stopped,
+)
 
 MAX_TAGS = 20
 # An entry given as a date and a duration starts at this local time.
@@ -204,6 +208,7 @@ def timer_start(
             )
     except IntegrityError:
         raise ApplicationError("A timer is already running.") from None
+    webhook_event_record_timer_started(timer=timer, stopped_entry=stopped_entry)
     return timer, stopped_entry
 
 
@@ -215,6 +220,7 @@ def timer_stop(*, user: User, ended_at: dt.datetime | None = None) -> TimeEntry:
     timer.user = user
     entry = _entry_from_timer(timer, ended_at or timezone.now())
     timer.delete()
+    webhook_event_record_timer_stopped(entry=entry)
     return entry
 
 

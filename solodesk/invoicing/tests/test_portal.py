@@ -264,8 +264,9 @@ def test_portal_query_count_does_not_grow_with_lines_or_payments(
 
     # Budget 6. The client's first visit: 1 the invoice by its token (joined with the
     # invoice a credit note corrects), 2 its lines, 3 its payments, 4 the conditional UPDATE
-    # of portal_viewed_at, 5 the "viewed" activity row. No session, user or workspace.
-    with django_assert_num_queries(5):
+    # of portal_viewed_at, 5 the "viewed" activity row, 6 the workspace's active webhook
+    # endpoints (invoice.viewed: none listen, so no event). No session, user or workspace.
+    with django_assert_num_queries(6):
         first = client.get(portal(invoice))
     # Every later visit: 1 the invoice, 2 its lines, 3 its payments.
     with django_assert_num_queries(3):
