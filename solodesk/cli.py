@@ -6,6 +6,7 @@ solodesk worker       a Celery worker
 solodesk beat         the Celery beat scheduler
 solodesk migrate      create or update the database
 solodesk demo         load demo data (safe to run twice)
+solodesk remind       queue the payment reminders that are due now (what the scheduler runs)
 solodesk createuser   create a user with a workspace, optionally an API token
 solodesk manage ...   any Django management command
 """
@@ -256,6 +257,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_remind(args: argparse.Namespace) -> int:
+    """Run the reminder sweep now, in this process, and say what it queued. The e-mails are
+    sent by the worker (or here, with --send, one after the other)."""
+    _django_setup()
+    from solodesk.reminders.selectors import reminder_list_by_ids
+    from solodesk.reminders.services import reminder_send, reminders_sweep
+
+    result = reminders_sweep(enqueue=not args.send)
+    reminders = reminder_list_by_ids(ids=result.queued)
+    for reminder in reminders:
+        print(f"queued {reminder.invoice.number} → {reminder.to_email} ({reminder.stage_label})")
+    print(
+        f"{len(result.queued)} reminder(s) queued, {result.skipped} skipped (caught up), "
+        f"{result.requeued} handed to the broker again, {result.failed_stale} stuck marked failed."
+    )
+    if args.send:
+        sent = 0
+        for reminder in reminders:
+            done = reminder_send(reminder_id=reminder.pk)
+            sent += bool(done and done.status == "sent")
+        print(f"{sent} sent.")
+    return 0
+
+
 def cmd_createuser(args: argparse.Namespace) -> int:
     _django_setup()
     from django.contrib.auth.password_validation import validate_password
@@ -333,6 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("beat", help="the Celery beat scheduler").set_defaults(func=cmd_beat)
     sub.add_parser("migrate", help="create or update the database").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="load demo data (idempotent)").set_defaults(func=cmd_demo)
+    remind = sub.add_parser("remind", help="queue the payment reminders due now")
+    remind.add_argument(
+        "--send", action="store_true", help="send them here instead of through the worker"
+    )
+    remind.set_defaults(func=cmd_remind)
     create = sub.add_parser("createuser", help="create a user and their workspace")
     create.add_argument("--email", required=True)
     create.add_argument("--password", required=True)

@@ -14,6 +14,7 @@ CLIENT_FORM_FIELDS = [
     "currency",
     "payment_terms_days",
     "default_hourly_rate",
+    "reminders_enabled",
 ]
 
 

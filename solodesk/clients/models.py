@@ -28,6 +28,8 @@ class Client(BaseModel):
         null=True, blank=True, validators=[MinValueValidator(0)], help_text="Per hour."
     )
     is_archived = models.BooleanField("archived", default=False)
+    # False: this client never gets automatic payment reminders.
+    reminders_enabled = models.BooleanField("send payment reminders", default=True)
 
     objects = ClientQuerySet.as_manager()
 

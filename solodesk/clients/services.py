@@ -15,6 +15,7 @@ CLIENT_FIELDS = (
     "payment_terms_days",
     "default_hourly_rate",
     "is_archived",
+    "reminders_enabled",
 )
 
 

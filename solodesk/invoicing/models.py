@@ -112,6 +112,8 @@ class Invoice(BaseModel):
     # The client's secret link: ≥ 128 random bits, not derived from ids; revocable.
     portal_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
     portal_viewed_at = models.DateTimeField(null=True, blank=True)
+    # False: no automatic payment reminders for this invoice (the client's setting also counts).
+    reminders_enabled = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -268,6 +270,12 @@ class InvoiceActivity(models.Model):
         SENT = "sent", "Sent"
         VIEWED = "viewed", "Viewed by the client"
         PORTAL_LINK_RESET = "portal_link_reset", "Client link regenerated"
+        REMINDER_SENT = "reminder_sent", "Payment reminder sent"
+        REMINDER_SKIPPED = "reminder_skipped", "Payment reminder skipped"
+        REMINDER_FAILED = "reminder_failed", "Payment reminder failed"
+        LATE_FEE = "late_fee", "Late fee charged"
+        RECURRING_CREATED = "recurring_created", "Created by a recurring profile"
+        WEBHOOK = "webhook", "Webhook delivered"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="activities")
     actor = models.ForeignKey(
