@@ -5,6 +5,7 @@ services; another workspace's invoice is a 404. Pages run in the workspace's tim
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from uuid import UUID
 
@@ -36,6 +37,8 @@ from solodesk.invoicing.forms import (
     line_initial,
 )
 from solodesk.invoicing.models import Invoice
+from solodesk.prompts.selectors import prompt_list_for_user
+from solodesk.prompts.services import prompt_events_record_shown
 
 PAGE_SIZE = 50
 # The list's tabs: (key, label, selector arguments).
@@ -79,8 +82,14 @@ def tax_groups(invoice: Invoice) -> tuple[TaxGroup, ...]:
 @workspace_page
 def invoice_list(request: HttpRequest) -> HttpResponse:
     # Queries: session, user (+ timer), membership (+ workspace), receivables per currency,
-    # COUNT of the tab's invoices, one page of invoices (+ client).
+    # COUNT of the tab's invoices, one page of invoices (+ client), the overdue prompts
+    # (one UNION query; with prompts: + the user's prompt states, + one INSERT of "shown").
     workspace = _workspace(request)
+    prompts = prompt_list_for_user(
+        workspace=workspace, user=_user(request), placement="invoice_list"
+    )
+    if prompts:
+        prompt_events_record_shown(workspace=workspace, user=_user(request), prompts=prompts)
     tab = request.GET.get("status", "all")
     if tab not in TAB_FILTERS:
         tab = "all"
@@ -95,6 +104,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             "tab": tab,
             "tabs": [(key, label) for key, label, _filters in TABS],
             "receivables": selectors.invoice_receivables(workspace=workspace),
+            "prompts": prompts,
         },
     )
 
@@ -182,6 +192,13 @@ def invoice_edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return _draft_form_page(request, invoice)
 
 
+def _date_param(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 @require_http_methods(["GET", "POST"])
 @workspace_page
 def invoice_from_time(request: HttpRequest) -> HttpResponse:
@@ -207,7 +224,15 @@ def invoice_from_time(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Draft created from your unbilled time.")
                 return redirect(_detail_url(invoice))
     else:
-        form = FromTimeForm(workspace=workspace, initial={"client": request.GET.get("client")})
+        # Pre-filled from the query string (a prompt's "Invoice this time" button).
+        form = FromTimeForm(
+            workspace=workspace,
+            initial={
+                "client": request.GET.get("client"),
+                "date_from": _date_param(request.GET.get("date_from")),
+                "date_to": _date_param(request.GET.get("date_to")),
+            },
+        )
     return render(
         request,
         "invoicing/from_time.html",

@@ -20,6 +20,8 @@ from solodesk.clients.selectors import client_choices_including
 from solodesk.core.exceptions import ApplicationError
 from solodesk.projects import selectors, services
 from solodesk.projects.forms import ProjectForm
+from solodesk.prompts.selectors import prompt_list_for_user
+from solodesk.prompts.services import prompt_events_record_shown
 
 PAGE_SIZE = 50
 
@@ -114,10 +116,20 @@ def project_edit(request: HttpRequest, public_id) -> HttpResponse:
                 return redirect(_next_url(request, reverse("projects:list")))
     else:
         form = ProjectForm(instance=project, workspace=workspace)
+    # The budget prompts about this project (one GROUP BY over the budgeted projects; with
+    # a prompt: + the user's prompt states, + one INSERT of "shown").
+    prompts = prompt_list_for_user(
+        workspace=workspace,
+        user=request.user,  # type: ignore[arg-type]
+        placement="project_detail",
+        subject=str(project.public_id),
+    )
+    if prompts:
+        prompt_events_record_shown(workspace=workspace, user=request.user, prompts=prompts)  # type: ignore[arg-type]
     return render(
         request,
         "projects/project_form.html",
-        {"nav": "projects", "form": form, "project": project},
+        {"nav": "projects", "form": form, "project": project, "prompts": prompts},
         status=400 if form.errors else 200,
     )
 

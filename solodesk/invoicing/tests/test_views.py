@@ -708,9 +708,10 @@ def test_list_query_count_does_not_grow_with_invoices(owner, rows, django_assert
         issued(owner, client=ClientFactory(workspace=owner.workspace))
 
     # Budget 8. 1 session, 2 user joined with running timer, 3 membership joined with
-    # workspace, 4 receivables per currency, 5 COUNT of the tab's invoices, 6 the page of
-    # invoices joined with their clients.
-    with django_assert_num_queries(6):
+    # workspace, 4 the overdue prompts (one UNION query; none here, so no prompt states and
+    # no "shown" INSERT), 5 receivables per currency, 6 COUNT of the tab's invoices, 7 the
+    # page of invoices joined with their clients.
+    with django_assert_num_queries(7):
         response = owner.client.get(LIST_URL)
 
     assert response.status_code == 200

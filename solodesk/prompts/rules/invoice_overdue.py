@@ -1,0 +1,49 @@
+"""An invoice past its due date with money still owed: days and amount; the button sends a
+reminder now (a POST to the reminders app), or opens the invoice where that does not exist.
+Also shown on the invoice list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.urls import NoReverseMatch, reverse
+
+from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register
+from solodesk.prompts.rules.families import DocumentRow
+
+
+def reminder_cta(public_id: object) -> Cta:
+    try:
+        url = reverse("reminders:invoice_send", args=[public_id])
+    except NoReverseMatch:
+        return Cta("Open the invoice", reverse("invoicing:detail", args=[public_id]))
+    return Cta("Send a reminder now", url, method="POST")
+
+
+@register
+class InvoiceOverdue(Rule):
+    name = "invoice_overdue"
+    title = "Invoice overdue"
+    family = "documents"
+    priority = 90
+    placements = ("dashboard", "invoice_list")
+
+    def evaluate(self, ctx: Context, rows: list[DocumentRow]) -> Iterable[Prompt]:
+        for row in rows:
+            if row.category != self.name or row.day is None:
+                continue
+            days = (ctx.today - row.day).days
+            yield Prompt(
+                key=f"{self.name}:{row.public_id}",
+                rule=self.name,
+                priority=self.priority,
+                title=f"Invoice {row.number} is overdue",
+                message=(
+                    f"{row.client_name} owes {ctx.money(row.amount, row.currency)} on invoice "
+                    f"{row.number}, due {ctx.date(row.day)}: {days} day{'s' if days != 1 else ''} "
+                    "overdue."
+                ),
+                cta=reminder_cta(row.public_id),
+                subject=str(row.public_id),
+                tone="warn",
+            )

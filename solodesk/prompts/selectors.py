@@ -1,0 +1,238 @@
+"""Reads of prompts: evaluating the rules for one user and placement, their states, and the
+conversion report.
+
+Cost of `prompt_list_for_user` on the dashboard, whatever the number of rows:
+1. the user's prompt states (dismissed, snoozed, clicked in the last 7 days, the checklist);
+2. the onboarding facts — only until the checklist is done or dismissed;
+3. clients (unbilled time per client, missing details) — one GROUP BY;
+4. documents (overdue / stale draft / unsent invoices, accepted / expiring quotes) — one
+   UNION ALL;
+5. projects past 80 % of a budget — one GROUP BY;
+the running timer comes with the user (no query). A new workspace skips 3–5: the onboarding
+facts already say there is nothing to find.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from dataclasses import dataclass
+
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.http import Http404
+
+from solodesk.accounts.models import User, Workspace
+from solodesk.prompts import rules as _rules  # noqa: F401  (registers the rules)
+from solodesk.prompts.models import PromptEvent, PromptState
+from solodesk.prompts.registry import (
+    PLACEMENTS,
+    RULES,
+    Context,
+    Evaluation,
+    Prompt,
+    evaluate,
+    rule_of,
+)
+
+ONBOARDING = "onboarding"
+# A completion counts when the prompt's condition went away within this long of a click.
+COMPLETION_WINDOW = dt.timedelta(days=7)
+DASHBOARD_LIMIT = 12
+# At most this many prompts of one rule on a page: thirty overdue invoices should not hide
+# everything else (the invoice list itself shows them all).
+PER_RULE_LIMIT = 3
+REPORT_COMPLETIONS_LIMIT = 5000
+
+
+class PromptList(list[Prompt]):
+    """The visible prompts, highest priority first, plus what the events service needs to
+    record completions without querying again."""
+
+    evaluation: Evaluation | None = None
+    states: dict[str, PromptState]
+    now: dt.datetime
+    placement: str = "dashboard"
+
+    def __bool__(self) -> bool:
+        # Truthy also when nothing is shown but a completion or a finished checklist waits
+        # to be recorded, so `if prompts: prompt_events_record_shown(...)` records it.
+        # (Templates test `prompts|length`.)
+        return (
+            len(self) > 0
+            or bool(prompt_completed_keys(self))
+            or bool(self.evaluation and self.evaluation.finished)
+        )
+
+
+def prompt_state_map(
+    *, workspace: Workspace, user: User, now: dt.datetime, today: dt.date
+) -> dict[str, PromptState]:
+    """The states that matter now, in one query: dismissed, snoozed past today, clicked
+    within the completion window, and the checklist's."""
+    states = PromptState.objects.filter(workspace=workspace, user=user).filter(
+        Q(dismissed_at__isnull=False)
+        | Q(snoozed_until__gt=today)
+        | Q(clicked_at__gte=now - COMPLETION_WINDOW)
+        | Q(key=ONBOARDING)
+    )
+    return {state.key: state for state in states}
+
+
+def _is_visible(state: PromptState | None, today: dt.date) -> bool:
+    if state is None:
+        return True
+    if state.dismissed_at is not None:
+        return False
+    return not (state.snoozed_until and state.snoozed_until > today)
+
+
+def prompt_list_for_user(
+    *,
+    workspace: Workspace,
+    user: User,
+    placement: str = "dashboard",
+    subject: str = "",
+    limit: int | None = DASHBOARD_LIMIT,
+    per_rule: int | None = PER_RULE_LIMIT,
+    now: dt.datetime | None = None,
+) -> PromptList:
+    """The prompts this user should see on `placement`, highest priority first, without
+    the dismissed and snoozed ones. `subject` (a public id) keeps the prompts about one
+    object (the project page). Pass the result to `prompt_events_record_shown`."""
+    if placement not in PLACEMENTS:
+        raise ValueError(f"Unknown prompt placement {placement!r}")
+    ctx = Context(workspace=workspace, user=user, placement=placement, subject=str(subject or ""))
+    if now is not None:
+        ctx.now = now
+    today = ctx.today
+    states: dict[str, PromptState] = {}
+    if placement == "dashboard":
+        states = prompt_state_map(workspace=workspace, user=user, now=ctx.now, today=today)
+        checklist = states.get(ONBOARDING)
+        if checklist and (checklist.completed_at or checklist.dismissed_at):
+            ctx.skip_rules.add(ONBOARDING)
+    evaluation = evaluate(ctx)
+    if placement != "dashboard" and evaluation.prompts:
+        # Elsewhere the states are read only when there is something to show.
+        states = prompt_state_map(workspace=workspace, user=user, now=ctx.now, today=today)
+    visible = [p for p in evaluation.prompts if _is_visible(states.get(p.key), today)]
+    if per_rule:
+        seen: dict[str, int] = {}
+        kept = []
+        for prompt in visible:
+            seen[prompt.rule] = seen.get(prompt.rule, 0) + 1
+            if seen[prompt.rule] <= per_rule:
+                kept.append(prompt)
+        visible = kept
+    result = PromptList(visible[:limit] if limit else visible)
+    result.evaluation = evaluation
+    result.states = states
+    result.now = ctx.now
+    result.placement = placement
+    return result
+
+
+def prompt_completed_keys(prompts: PromptList) -> list[str]:
+    """Keys clicked within the completion window whose rule ran and no longer raises them:
+    the user acted and the condition went away. Only a full (dashboard) evaluation can
+    tell, because only there every rule ran."""
+    evaluation = prompts.evaluation
+    if evaluation is None or prompts.placement != "dashboard":
+        return []
+    cutoff = prompts.now - COMPLETION_WINDOW
+    return sorted(
+        key
+        for key, state in prompts.states.items()
+        if state.clicked_at is not None
+        and state.clicked_at >= cutoff
+        and (state.completed_at is None or state.completed_at < state.clicked_at)
+        and rule_of(key) in evaluation.rules
+        and key not in evaluation.raised
+    )
+
+
+def prompt_get_raised(*, workspace: Workspace, user: User, key: str) -> Prompt:
+    """The prompt with this key if the rules raise it now for this user (dismissed or not),
+    else a 404: an unknown key, or another workspace's object."""
+    if rule_of(key) not in RULES:
+        raise Http404("No such prompt.")
+    evaluation = evaluate(Context(workspace=workspace, user=user))
+    for prompt in evaluation.prompts:
+        if key in (prompt.key, prompt.event_key):
+            return prompt
+    raise Http404("No such prompt.")
+
+
+def prompt_key_is_known(key: str) -> bool:
+    return rule_of(key) in RULES and len(key) <= 120
+
+
+# --- conversion report -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleConversion:
+    rule: str
+    title: str
+    shown: int
+    clicked: int
+    completed: int
+    median_to_complete: dt.timedelta | None
+
+    @property
+    def click_through_rate(self) -> float | None:
+        return self.clicked / self.shown if self.shown else None
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.completed / self.clicked if self.clicked else None
+
+
+def prompt_report(*, workspace: Workspace) -> list[RuleConversion]:
+    """Per rule: times shown, clicked, completed, and the median time from a key's first
+    "shown" to its "completed". Two queries: the counts (GROUP BY rule, kind) and the most
+    recent completions each with its key's first shown time (a correlated subquery)."""
+    counts: dict[tuple[str, str], int] = {
+        (row["rule"], row["kind"]): row["n"]
+        for row in PromptEvent.objects.filter(workspace=workspace)
+        .values("rule", "kind")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    first_shown = (
+        PromptEvent.objects.filter(
+            user=OuterRef("user"),
+            key=OuterRef("key"),
+            kind=PromptEvent.Kind.SHOWN,
+            created_at__lte=OuterRef("created_at"),
+        )
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    completions = (
+        PromptEvent.objects.filter(workspace=workspace, kind=PromptEvent.Kind.COMPLETED)
+        .annotate(first_shown_at=Subquery(first_shown))
+        .order_by("-created_at")
+        .values_list("rule", "created_at", "first_shown_at")[:REPORT_COMPLETIONS_LIMIT]
+    )
+    durations: dict[str, list[float]] = {}
+    for rule, completed_at, shown_at in completions:
+        if shown_at is not None:
+            durations.setdefault(rule, []).append((completed_at - shown_at).total_seconds())
+    rules = {rule for rule, _kind in counts} | set(RULES)
+    report = []
+    for rule in sorted(rules, key=lambda r: (-counts.get((r, "shown"), 0), r)):
+        spans = durations.get(rule)
+        report.append(
+            RuleConversion(
+                rule=rule,
+                title=RULES[rule].title if rule in RULES else rule,
+                shown=counts.get((rule, PromptEvent.Kind.SHOWN), 0),
+                clicked=counts.get((rule, PromptEvent.Kind.CLICKED), 0),
+                completed=counts.get((rule, PromptEvent.Kind.COMPLETED), 0),
+                median_to_complete=dt.timedelta(seconds=statistics.median(spans))
+                if spans
+                else None,
+            )
+        )
+    return report
