@@ -3,7 +3,6 @@ from django.urls import path
 from solodesk.accounts import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("settings/workspace/", views.workspace_settings, name="workspace_settings"),
     path("settings/tokens/", views.api_tokens, name="api_tokens"),
     path(

@@ -21,11 +21,6 @@ from solodesk.accounts.workspace import workspace_required
 from solodesk.core.exceptions import ApplicationError
 
 
-@workspace_required
-def home(request):
-    return redirect("timetracking:week")
-
-
 def _add_errors(form, error: ApplicationError | ValidationError) -> None:
     """Show a service's complaint beside the field it is about (or above the form)."""
     if isinstance(error, ValidationError):

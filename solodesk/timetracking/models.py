@@ -64,6 +64,14 @@ class TimeEntry(BaseModel):
             models.Index(fields=["workspace", "-started_at"], name="entry_workspace_start_idx"),
             models.Index(fields=["project", "started_at"], name="entry_project_start_idx"),
             models.Index(fields=["user", "-started_at"], name="entry_user_start_idx"),
+            # Unbilled billable time (the dashboard, prompts, invoice from time): a small
+            # partial index, so finding it never scans the workspace's billed history.
+            models.Index(
+                fields=["workspace", "project"],
+                include=["duration_seconds"],
+                condition=Q(is_billable=True, invoice_line__isnull=True, invoiced_at__isnull=True),
+                name="entry_unbilled_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

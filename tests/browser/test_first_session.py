@@ -29,7 +29,8 @@ def test_sign_up_track_time_and_see_it_in_the_week(page):
     page.select_option("select[name=default_currency]", "GBP")
     page.select_option("select[name=time_zone]", "Europe/London")
     page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/time/week/"))
+    # Sign-up lands on the dashboard.
+    expect(page).to_have_url(re.compile(r"/$"))
     workspace = Workspace.objects.get(name="Ada Consulting")
     assert workspace.default_currency == "GBP"
     assert Membership.objects.get(workspace=workspace).role == "owner"

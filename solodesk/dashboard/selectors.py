@@ -1,0 +1,446 @@
+"""What the dashboard shows, aggregated in SQL: one query per family of figures, whatever the
+number of time entries, invoices or payments.
+
+Queries (after the request's session, user + running timer, membership + workspace):
+1. quick starts: the user's five most recently used projects (per project, a correlated
+   subquery for the user's newest entry on it, served by the (project, started_at) index:
+   the cost follows the number of projects, not of entries);
+2. time: one GROUP BY month (a CASE over local month bounds) over the index range of the
+   last 12 months of the workspace's entries, with the user's today / this-week totals as
+   filtered sums (SUM … FILTER) in the same rows;
+3. unbilled: one GROUP BY project over the unbilled billable entries (raw seconds and the
+   per-entry rounded sums for the project's rounding step), priced in Python per project;
+4. receivables: `invoicing.selectors.invoice_receivables` (one GROUP BY currency);
+5. revenue: invoiced (by issue month) UNION ALL paid (by payment month), per currency;
+6. the scheduler's heartbeat (owners only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from solodesk.accounts.models import TimeRounding, User, Workspace
+from solodesk.core.money import quantize
+from solodesk.core.selectors import heartbeat_get
+from solodesk.invoicing.models import Invoice, Payment
+from solodesk.invoicing.selectors import invoice_receivables
+from solodesk.invoicing.services import hours_from_seconds, rounding_rule_for
+from solodesk.projects.models import Project
+from solodesk.timetracking.models import TimeEntry
+
+MONTHS = 12
+QUICK_STARTS = 5
+SCHEDULER_STALE_AFTER = dt.timedelta(minutes=15)
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+BILLED_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID)
+
+
+# --- periods --------------------------------------------------------------------------------
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def months_back(day: dt.date, count: int) -> dt.date:
+    """The first day of the month `count` months before `day`'s month."""
+    index = day.year * 12 + (day.month - 1) - count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def month_series(today: dt.date, count: int = MONTHS) -> list[dt.date]:
+    """The first days of the last `count` months, oldest first, this month last."""
+    return [months_back(today, offset) for offset in range(count - 1, -1, -1)]
+
+
+def _local_midnight(workspace: Workspace, day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=workspace.tzinfo)
+
+
+# --- quick starts ---------------------------------------------------------------------------
+
+
+def dashboard_quick_start_projects(
+    *, workspace: Workspace, user: User, limit: int = QUICK_STARTS
+) -> list[Project]:
+    """The user's most recently used projects that time can still be booked on, newest
+    first, each with its client, in one query. A correlated subquery per project (the
+    newest of the user's entries on it) walks the (project, started_at) index backwards,
+    so the cost follows the number of projects, not of entries."""
+    last_used = (
+        TimeEntry.objects.filter(project=OuterRef("pk"), user=user)
+        .order_by("-started_at")
+        .values("started_at")[:1]
+    )
+    return list(
+        Project.objects.filter(workspace=workspace, is_archived=False, client__is_archived=False)
+        .select_related("client")
+        .annotate(last_used_at=Subquery(last_used))
+        .filter(last_used_at__isnull=False)
+        .order_by("-last_used_at", "pk")[:limit]
+    )
+
+
+# --- hours ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoursTotals:
+    today_seconds: int
+    today_billable_seconds: int
+    week_seconds: int
+    week_billable_seconds: int
+
+    @property
+    def today_non_billable_seconds(self) -> int:
+        return self.today_seconds - self.today_billable_seconds
+
+    @property
+    def week_non_billable_seconds(self) -> int:
+        return self.week_seconds - self.week_billable_seconds
+
+
+@dataclass(frozen=True)
+class MonthHours:
+    month: dt.date
+    seconds: int
+    billable_seconds: int
+
+
+def _month_bounds(workspace: Workspace, today: dt.date) -> list[dt.datetime]:
+    """Local midnights of the first day of each of the last 12 months, and of next month:
+    13 bounds for 12 half-open ranges (so a DST change inside a month is handled)."""
+    firsts = [*month_series(today), months_back(today, -1)]
+    return [_local_midnight(workspace, first) for first in firsts]
+
+
+def dashboard_hours(
+    *, workspace: Workspace, user: User, today: dt.date
+) -> tuple[HoursTotals, list[MonthHours]]:
+    """The user's hours today and this week (Monday to Sunday), billable or not, and the
+    workspace's hours per month over the last 12 months, in the workspace's time zone.
+
+    One GROUP BY over the index range of the 12-month window. Each entry's month is a
+    CASE over local month bounds computed here (native comparisons: no per-row time-zone
+    conversion, which on SQLite is a Python function called for every row, and which a
+    DST change inside a month cannot get wrong). Today and this week fall inside the
+    window, so their totals are filtered sums (SUM … FILTER) in the same rows, added up
+    across months here. Measured on PostgreSQL at 25,000 entries in the window: about 3×
+    faster than 24 filtered sums in one row, and 2× faster than date_trunc AT TIME ZONE."""
+    bounds = _month_bounds(workspace, today)
+    day_start = _local_midnight(workspace, today)
+    day_end = _local_midnight(workspace, today + dt.timedelta(days=1))
+    week_start = _local_midnight(workspace, today - dt.timedelta(days=today.weekday()))
+    mine_today = Q(user=user, started_at__gte=day_start, started_at__lt=day_end)
+    mine_this_week = Q(user=user, started_at__gte=week_start, started_at__lt=day_end)
+    billable = Q(is_billable=True)
+    bucket = Case(
+        *[When(started_at__lt=bounds[index + 1], then=Value(index)) for index in range(MONTHS)],
+        output_field=IntegerField(),
+    )
+    rows = (
+        TimeEntry.objects.filter(
+            workspace=workspace, started_at__gte=bounds[0], started_at__lt=bounds[-1]
+        )
+        .annotate(bucket=bucket)
+        .values("bucket")
+        .annotate(
+            seconds=Sum("duration_seconds"),
+            billable_seconds=Sum("duration_seconds", filter=billable),
+            today=Sum("duration_seconds", filter=mine_today),
+            today_billable=Sum("duration_seconds", filter=mine_today & billable),
+            week=Sum("duration_seconds", filter=mine_this_week),
+            week_billable=Sum("duration_seconds", filter=mine_this_week & billable),
+        )
+        .order_by()
+    )
+    by_bucket: dict[int, dict[str, Any]] = {}
+    totals = {"today": 0, "today_billable": 0, "week": 0, "week_billable": 0}
+    for values in rows:
+        row: dict[str, Any] = dict(values)
+        by_bucket[row["bucket"]] = row
+        for key in totals:
+            totals[key] += row[key] or 0
+    months = [
+        MonthHours(
+            month=month,
+            seconds=(by_bucket.get(index) or {}).get("seconds") or 0,
+            billable_seconds=(by_bucket.get(index) or {}).get("billable_seconds") or 0,
+        )
+        for index, month in enumerate(month_series(today))
+    ]
+    hours = HoursTotals(
+        today_seconds=totals["today"],
+        today_billable_seconds=totals["today_billable"],
+        week_seconds=totals["week"],
+        week_billable_seconds=totals["week_billable"],
+    )
+    return hours, months
+
+
+# --- unbilled time --------------------------------------------------------------------------
+
+
+@dataclass
+class UnbilledAmount:
+    """Unbilled billable time in one currency (the client's).
+
+    `amount` is what "invoice from time" would bill for the hourly projects, grouped by
+    project (its default): per project, the hours after the project's rounding rule
+    (quantized to 0.001 h) × the effective rate, rounded half-up to the currency; summed.
+    Time that has no price yet is counted in `unpriced_seconds`, not in the amount: entries
+    on fixed-fee projects (the fee is billed as a whole or in parts, and part of it may
+    already be invoiced, so the time says nothing about what is left) and entries on hourly
+    projects with no rate on the project or its client."""
+
+    currency: str
+    amount: Decimal = Decimal("0")
+    entry_count: int = 0
+    seconds: int = 0
+    unpriced_seconds: int = 0
+    fixed_fee_seconds: int = 0
+
+
+def _unbilled_q(prefix: str = "") -> Q:
+    """The same rule as invoicing.services.unbilled_entries, from Project or TimeEntry."""
+    return Q(
+        **{
+            f"{prefix}is_billable": True,
+            f"{prefix}invoice_line__isnull": True,
+            f"{prefix}invoiced_at__isnull": True,
+        }
+    )
+
+
+def dashboard_unbilled(*, workspace: Workspace) -> list[UnbilledAmount]:
+    """Unbilled billable time per currency, from one GROUP BY project query."""
+    # The entries' own workspace too: the condition and leading column of the partial index
+    # entry_unbilled_idx, so only this workspace's unbilled entries are read.
+    unbilled = _unbilled_q("time_entries__") & Q(time_entries__workspace=workspace)
+    seconds = F("time_entries__duration_seconds")
+    step = Coalesce(F("time_rounding_minutes"), Value(workspace.time_rounding_minutes)) * 60
+    integer = IntegerField()
+    # Per-entry rounding, in integer arithmetic exactly as RoundingRule.apply does it:
+    # up = ceil(s / step) · step, nearest (half up) = floor((s + step / 2) / step) · step.
+    rounded_up = ExpressionWrapper((seconds + step - 1) / step * step, output_field=integer)
+    rounded_nearest = ExpressionWrapper((seconds + step / 2) / step * step, output_field=integer)
+    # filter() before annotate() on the same relation: the WHERE clause keeps only the
+    # unbilled entries in the join, and the sums run over those alone.
+    projects = (
+        Project.objects.filter(workspace=workspace)
+        .exclude(billing_method=Project.BillingMethod.NON_BILLABLE)
+        .filter(unbilled)
+        .select_related("client")
+        .only(
+            "billing_method",
+            "hourly_rate",
+            "time_rounding_mode",
+            "time_rounding_minutes",
+            "time_rounding_scope",
+            "client__currency",
+            "client__default_hourly_rate",
+        )
+        .annotate(
+            unbilled_entries=Count("time_entries"),
+            unbilled_seconds=Sum(seconds),
+            unbilled_up_seconds=Sum(rounded_up),
+            unbilled_nearest_seconds=Sum(rounded_nearest),
+        )
+        .order_by("pk")
+    )
+    by_currency: dict[str, UnbilledAmount] = {}
+    for project in projects:
+        currency = project.client.currency
+        row = by_currency.setdefault(currency, UnbilledAmount(currency=currency))
+        raw = project.unbilled_seconds or 0
+        row.entry_count += project.unbilled_entries
+        row.seconds += raw
+        if project.billing_method == Project.BillingMethod.FIXED:
+            row.unpriced_seconds += raw
+            row.fixed_fee_seconds += raw
+            continue
+        rate = project.effective_hourly_rate
+        if rate is None:
+            row.unpriced_seconds += raw
+            continue
+        rule = rounding_rule_for(workspace=workspace, project=project)
+        if rule.mode == TimeRounding.NONE:
+            billed = raw
+        elif rule.scope == TimeRounding.PER_LINE:
+            billed = rule.apply(raw)
+        elif rule.mode == TimeRounding.UP:
+            billed = project.unbilled_up_seconds or 0
+        else:
+            billed = project.unbilled_nearest_seconds or 0
+        row.amount += quantize(hours_from_seconds(billed) * rate, currency)
+    return [
+        UnbilledAmount(
+            currency=row.currency,
+            amount=quantize(row.amount, row.currency),
+            entry_count=row.entry_count,
+            seconds=row.seconds,
+            unpriced_seconds=row.unpriced_seconds,
+            fixed_fee_seconds=row.fixed_fee_seconds,
+        )
+        for _, row in sorted(by_currency.items())
+    ]
+
+
+# --- revenue --------------------------------------------------------------------------------
+
+
+@dataclass
+class MonthMoney:
+    month: dt.date
+    invoiced: Decimal = Decimal("0")
+    paid: Decimal = Decimal("0")
+
+
+@dataclass
+class Revenue:
+    """Per currency: net invoiced (issued invoices by issue date, less issued credit notes by
+    theirs; void ones not counted) and paid (payments by payment date), tax included, this
+    month, this year and per month over the last 12 months."""
+
+    currency: str
+    months: list[MonthMoney] = field(default_factory=list)
+    invoiced_this_month: Decimal = Decimal("0")
+    paid_this_month: Decimal = Decimal("0")
+    invoiced_this_year: Decimal = Decimal("0")
+    paid_this_year: Decimal = Decimal("0")
+
+
+def dashboard_revenue(*, workspace: Workspace, today: dt.date) -> list[Revenue]:
+    """One query: invoiced per (currency, issue month) UNION ALL paid per (currency, payment
+    month), from the first month of the 12-month window (which always includes 1 January of
+    this year) to today."""
+    first_month = months_back(today, MONTHS - 1)
+    invoiced = (
+        Invoice.objects.filter(
+            workspace=workspace,
+            status__in=BILLED_STATUSES,
+            issue_date__gte=first_month,
+            issue_date__lte=today,
+        )
+        .annotate(
+            month=TruncMonth("issue_date"),
+            series=Value("invoiced"),
+            signed=Case(
+                When(kind=Invoice.Kind.CREDIT_NOTE, then=-F("total")),
+                default=F("total"),
+                output_field=MONEY,
+            ),
+        )
+        .values("currency", "month", "series")
+        .annotate(amount=Sum("signed", output_field=MONEY))
+        .order_by()
+    )
+    paid = (
+        Payment.objects.filter(invoice__workspace=workspace, date__gte=first_month, date__lte=today)
+        .annotate(
+            currency=F("invoice__currency"),
+            month=TruncMonth("date"),
+            series=Value("paid"),
+        )
+        .values("currency", "month", "series")
+        .annotate(amount=Sum("amount", output_field=MONEY))
+        .order_by()
+    )
+    months = month_series(today)
+    this_month = month_start(today)
+    found: dict[str, dict[dt.date, MonthMoney]] = defaultdict(dict)
+    for row in invoiced.union(paid, all=True):
+        month = row["month"]
+        month = month.date() if isinstance(month, dt.datetime) else month
+        currency = row["currency"]
+        point = found[currency].setdefault(month, MonthMoney(month=month))
+        amount = quantize(Decimal(row["amount"] or 0), currency)
+        if row["series"] == "invoiced":
+            point.invoiced += amount
+        else:
+            point.paid += amount
+    result = []
+    for currency in sorted(found):
+        points = [found[currency].get(month) or MonthMoney(month=month) for month in months]
+        revenue = Revenue(currency=currency, months=points)
+        for point in points:
+            if point.month.year == today.year:
+                revenue.invoiced_this_year += point.invoiced
+                revenue.paid_this_year += point.paid
+            if point.month == this_month:
+                revenue.invoiced_this_month += point.invoiced
+                revenue.paid_this_month += point.paid
+        result.append(revenue)
+    return result
+
+
+# --- scheduler health -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchedulerHealth:
+    last_seen_at: dt.datetime | None
+    is_stale: bool
+
+
+def dashboard_scheduler_health(*, now: dt.datetime) -> SchedulerHealth:
+    """Whether Celery beat has reported in (core.tasks.scheduler_heartbeat_task, every 60 s)
+    within the last 15 minutes. One query."""
+    seen = heartbeat_get(name="scheduler")
+    return SchedulerHealth(
+        last_seen_at=seen, is_stale=seen is None or now - seen > SCHEDULER_STALE_AFTER
+    )
+
+
+# --- everything -----------------------------------------------------------------------------
+
+
+@dataclass
+class DashboardSummary:
+    today: dt.date
+    quick_starts: list[Project]
+    hours: HoursTotals
+    hours_by_month: list[MonthHours]
+    unbilled: list[UnbilledAmount]
+    receivables: list[dict[str, Any]]
+    revenue: list[Revenue]
+
+
+def dashboard_summary(
+    *, workspace: Workspace, user: User, now: dt.datetime | None = None
+) -> DashboardSummary:
+    """Everything on the dashboard but the prompts and the scheduler's health, in 5 queries
+    whatever the amount of data (see the module's docstring)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now, timezone=workspace.tzinfo)
+    hours, hours_by_month = dashboard_hours(workspace=workspace, user=user, today=today)
+    return DashboardSummary(
+        today=today,
+        quick_starts=dashboard_quick_start_projects(workspace=workspace, user=user),
+        hours=hours,
+        hours_by_month=hours_by_month,
+        unbilled=dashboard_unbilled(workspace=workspace),
+        receivables=invoice_receivables(workspace=workspace),
+        revenue=dashboard_revenue(workspace=workspace, today=today),
+    )

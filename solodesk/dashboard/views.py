@@ -1,0 +1,101 @@
+"""The dashboard: the page after login. A thin view over the dashboard selectors, the
+prompts and the scheduler's heartbeat; the charts are SVG drawn on the server."""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from solodesk.accounts.models import Membership
+from solodesk.accounts.workspace import request_user, request_workspace, workspace_page
+from solodesk.dashboard.charts import BarChart, Series, bar_chart
+from solodesk.dashboard.selectors import (
+    DashboardSummary,
+    dashboard_scheduler_health,
+    dashboard_summary,
+)
+from solodesk.invoicing.templatetags.money import money
+from solodesk.prompts.selectors import prompt_list_for_user
+from solodesk.prompts.services import prompt_events_record_shown
+from solodesk.timetracking.templatetags.timefmt import hours
+
+
+def _money(value: Decimal | int, *, currency: str) -> str:
+    return money(value, currency)
+
+
+def _charts(summary: DashboardSummary) -> tuple[list[BarChart], BarChart]:
+    revenue_charts = []
+    for revenue in summary.revenue:
+        currency = revenue.currency
+        revenue_charts.append(
+            bar_chart(
+                key=f"chart-revenue-{currency.lower()}",
+                title=f"Invoiced and paid per month ({currency})",
+                description=(
+                    f"Net invoiced (invoices less credit notes, by issue date) and payments "
+                    f"received (by payment date) in {currency}, tax included, over the last "
+                    f"12 months."
+                ),
+                labels=[f"{point.month:%b}" for point in revenue.months],
+                series=[
+                    Series("invoiced", "invoiced", [p.invoiced for p in revenue.months]),
+                    Series("paid", "paid", [p.paid for p in revenue.months]),
+                ],
+                formatter=functools.partial(_money, currency=currency),
+                table_labels=[f"{point.month:%b %Y}" for point in revenue.months],
+            )
+        )
+    months = summary.hours_by_month
+    hours_chart = bar_chart(
+        key="chart-hours",
+        title="Hours per month",
+        description="Hours tracked in the workspace per month, billable and not, over the "
+        "last 12 months.",
+        labels=[f"{point.month:%b}" for point in months],
+        series=[
+            Series("billable", "billable", [p.billable_seconds for p in months]),
+            Series(
+                "not billable",
+                "non-billable",
+                [p.seconds - p.billable_seconds for p in months],
+            ),
+        ],
+        formatter=hours,
+        table_labels=[f"{point.month:%b %Y}" for point in months],
+    )
+    return revenue_charts, hours_chart
+
+
+@require_GET
+@workspace_page
+def home(request: HttpRequest) -> HttpResponse:
+    # Queries (9 + the prompts'): session, user (+ running timer, project, client),
+    # membership (+ workspace), the quick-start projects (+ clients), hours (one GROUP BY
+    # month), unbilled time (one GROUP BY project), receivables (one GROUP BY currency),
+    # revenue (invoiced UNION ALL paid), and, for owners, the scheduler's heartbeat.
+    workspace = request_workspace(request)
+    user = request_user(request)
+    now = timezone.now()
+    summary = dashboard_summary(workspace=workspace, user=user, now=now)
+    is_owner = request.membership.role == Membership.Role.OWNER  # type: ignore[attr-defined]
+    prompts = prompt_list_for_user(workspace=workspace, user=user, placement="dashboard")
+    if prompts:
+        prompt_events_record_shown(workspace=workspace, user=user, prompts=prompts)
+    revenue_charts, hours_chart = _charts(summary)
+    context: dict[str, Any] = {
+        "nav": "dashboard",
+        "summary": summary,
+        "prompts": prompts,
+        "revenue_charts": revenue_charts,
+        "hours_chart": hours_chart,
+        "scheduler": dashboard_scheduler_health(now=now) if is_owner else None,
+        "default_currency": workspace.default_currency,
+    }
+    return render(request, "dashboard/home.html", context)
