@@ -18,6 +18,7 @@ from solodesk.accounts.services import user_create
 from solodesk.clients.models import Client
 from solodesk.clients.services import client_create
 from solodesk.core.exceptions import ApplicationError
+from solodesk.dashboard.demo import demo_dashboard
 from solodesk.invoicing.models import Invoice, Payment
 from solodesk.invoicing.services import (
     credit_note_create,
@@ -28,8 +29,12 @@ from solodesk.invoicing.services import (
 )
 from solodesk.projects.models import Project
 from solodesk.projects.services import project_create
+from solodesk.prompts.demo import demo_prompts
 from solodesk.quotes.services import quote_accept, quote_create_draft, quote_send
+from solodesk.recurring.demo import demo_recurring
+from solodesk.reminders.demo import demo_reminders
 from solodesk.timetracking.services import time_entry_create
+from solodesk.webhooks.demo import demo_webhooks
 
 CLIENTS = [
     ("Acme Ltd", "accounts@acme.example", "GBP", Decimal("85.00")),
@@ -120,7 +125,12 @@ def demo_load(*, email: str, password: str, weeks: int = 6, seed: int = 7) -> bo
                 tags=rng.sample(TAGS, rng.randint(0, 2)),
             )
             start = end + dt.timedelta(minutes=rng.choice([0, 15, 30, 60]))
+    demo_dashboard(workspace=workspace, user=user, today=today, recent_days=weeks * 7)
     _demo_invoices(user=user, workspace=workspace, clients=clients, today=today)
+    demo_reminders(workspace=workspace, user=user)
+    demo_prompts(workspace=workspace, user=user, today=today)
+    demo_recurring(workspace=workspace, user=user, client=clients[0], today=today)
+    demo_webhooks(workspace=workspace, user=user)
     return True
 
 

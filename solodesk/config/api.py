@@ -80,19 +80,29 @@ def _http_error(request: HttpRequest, exc: NinjaHttpError) -> HttpResponse:
 
 def _register_routers() -> None:
     from solodesk.clients.api import router as clients_router
+    from solodesk.core.api import health_router
     from solodesk.core.api import router as jobs_router
     from solodesk.invoicing.api import router as invoicing_router
     from solodesk.projects.api import router as projects_router
+    from solodesk.prompts.api import router as prompts_router
     from solodesk.quotes.api import router as quotes_router
+    from solodesk.recurring.api import router as recurring_router
+    from solodesk.reminders.api import router as reminders_router
     from solodesk.timetracking.api import entries_router, timer_router
+    from solodesk.webhooks.api import router as webhooks_router
 
     api.add_router("/clients", clients_router)
     api.add_router("/projects", projects_router)
     api.add_router("/time-entries", entries_router)
     api.add_router("/timer", timer_router)
     api.add_router("/jobs", jobs_router)
+    api.add_router("/health", health_router)
     api.add_router("/invoices", invoicing_router)
     api.add_router("/quotes", quotes_router)
+    api.add_router("/reminders", reminders_router)
+    api.add_router("/recurring-invoices", recurring_router)
+    api.add_router("/webhooks", webhooks_router)
+    api.add_router("/prompts", prompts_router)
 
 
 _register_routers()
