@@ -2,6 +2,7 @@
 #   make run    install, migrate, load demo data, start web + worker + scheduler
 #   make test   install dev dependencies and run the whole suite
 #   make lint   ruff, import-linter (layers) and mypy (django-stubs)
+#   make bench  every benchmark in bench/ at its default size, one after another
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -41,6 +42,19 @@ lint: install-dev
 format: install-dev
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
+
+# DATABASE_URL=postgres://... runs them on PostgreSQL (each makes a throwaway database on that
+# server); BENCH_REDIS_URL=redis://host:6379/12 adds queue_throughput on Redis (purges that db).
+bench: install-dev
+	$(RUN) python bench/export_memory.py
+	$(RUN) python bench/invoice_pdf.py
+	$(RUN) python bench/reminders_sweep.py
+	$(RUN) python bench/recurring_sweep.py
+	$(RUN) python bench/webhooks_delivery.py
+	$(RUN) python bench/queue_throughput.py --broker filesystem
+	$(if $(BENCH_REDIS_URL),$(RUN) python bench/queue_throughput.py --broker redis --redis-url $(BENCH_REDIS_URL))
+	$(RUN) python bench/prompts_eval.py
+	$(RUN) python bench/dashboard_latency.py
 
 clean:
 	rm -rf .venv .tools var/test.sqlite3* var/test-media .pytest_cache

@@ -7,9 +7,7 @@ How to run it (from the project root; nothing else is needed):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/export_memory.py                  # PostgreSQL
 
-SQLite runs in a throwaway file under a temporary folder. With a PostgreSQL DATABASE_URL the
-script creates a throwaway database `solodesk_bench_<random>` on that server and drops it at
-the end; the database named in the URL is only used to connect. Your data is never touched.
+The database is made for the run and dropped after it (see bench/common.py).
 
 The entries are seeded with bulk_create (with tags, so the per-chunk tag prefetch is part of
 the measurement). The export then runs in-process, exactly as a worker runs it
@@ -27,22 +25,14 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import random
 import resource
-import secrets
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
-sys.path.insert(0, str(ROOT))
+import common
 
 
 def _maxrss_mb() -> float:
@@ -71,18 +61,11 @@ def _reset_peak_rss() -> bool:
     return True
 
 
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "solodesk.config.settings.production")
-    import django
-
-    django.setup()
-
-
 # --- The measured run (a child process) ---------------------------------------------------
 
 
 def measure(job_id: int, *, trace: bool) -> dict[str, object]:
-    _setup_django()
+    common.django_setup()
     import gc
     import tracemalloc
 
@@ -91,13 +74,7 @@ def measure(job_id: int, *, trace: bool) -> dict[str, object]:
     from solodesk.core.services import job_claim
     from solodesk.timetracking.export import time_entries_export_run
 
-    queries = 0
-
-    def count_queries(execute, sql, params, many, context):
-        nonlocal queries
-        queries += 1
-        return execute(sql, params, many, context)
-
+    queries = common.QueryCounter()
     connection.ensure_connection()
     gc.collect()
     before = _maxrss_mb()
@@ -106,7 +83,7 @@ def measure(job_id: int, *, trace: bool) -> dict[str, object]:
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
-    with connection.execute_wrapper(count_queries):
+    with connection.execute_wrapper(queries):
         job = job_claim(job_id=job_id)
         assert job is not None, f"job {job_id} cannot be claimed"
         job = time_entries_export_run(job=job)
@@ -124,7 +101,7 @@ def measure(job_id: int, *, trace: bool) -> dict[str, object]:
             if hwm_reset and rss_peak is not None and rss_before is not None
             else round(_maxrss_mb() - before, 1)
         ),
-        "queries": queries,
+        "queries": queries.count,
         "status": job.status,
         "file_bytes": job.result_file.size,
     }
@@ -222,73 +199,24 @@ def _child(job_id: int, *, trace: bool) -> dict[str, object]:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def _postgres_throwaway(url: str) -> tuple[str, Callable[[], None]]:
-    """Create a database for this run next to the one in `url`; return its URL and a
-    function that drops it."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"solodesk_bench_{secrets.token_hex(4)}"
-    admin_dsn = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", "")), drop
-
-
-def run(entries: int, database_url: str | None) -> dict[str, object]:
-    tmp = Path(tempfile.mkdtemp(prefix="solodesk-bench-"))
-    drop = None
-    if database_url and database_url.startswith(("postgres://", "postgresql://")):
-        database_url, drop = _postgres_throwaway(database_url)
-        vendor = "postgresql"
-    elif database_url:
-        raise SystemExit("DATABASE_URL must be a PostgreSQL URL, or unset for SQLite")
-    else:
-        database_url = f"sqlite:///{tmp}/bench.sqlite3"
-        vendor = "sqlite"
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="solodesk.config.settings.production",
-        DATABASE_URL=database_url,
-        SOLODESK_VAR_DIR=str(tmp / "var"),
-        MEDIA_ROOT=str(tmp / "media"),
-        SECRET_KEY=secrets.token_urlsafe(40),
-        LOG_LEVEL="WARNING",
-    )
-    try:
-        _setup_django()
-        from django.core.management import call_command
+def run(entries: int) -> dict[str, object]:
+    with common.throwaway_database() as bench:
+        common.django_setup(migrate=True)
         from django.db import connection
 
-        call_command("migrate", verbosity=0)
         seeding = time.perf_counter()
         workspace_id, owner_id = seed(entries)
         seed_seconds = time.perf_counter() - seeding
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "select sqlite_version()" if vendor == "sqlite" else "show server_version"
-            )
-            db_version = cursor.fetchone()[0]
+        db_version = common.database_version()
         plain = _child(new_job(workspace_id, owner_id), trace=False)
         traced = _child(new_job(workspace_id, owner_id), trace=True)
         connection.close()
-    finally:
-        if drop:
-            from django.db import connections
-
-            connections.close_all()
-            drop()
-        shutil.rmtree(tmp, ignore_errors=True)
     assert plain["csv_rows"] == entries, plain
     from solodesk.timetracking.export import EXPORT_CHUNK_SIZE
 
     return {
         "benchmark": "time entries CSV export (time_entries_export_run, in-process)",
-        "database": vendor,
+        "database": bench.vendor,
         "database_version": db_version,
         "entries": entries,
         "chunk_size": EXPORT_CHUNK_SIZE,
@@ -304,9 +232,7 @@ def run(entries: int, database_url: str | None) -> dict[str, object]:
         "tracemalloc_peak_mb": traced["tracemalloc_peak_mb"],
         "queries": plain["queries"],
         "file_bytes": plain["file_bytes"],
-        "python": platform.python_version(),
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
-        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **common.machine_info(),
     }
 
 
@@ -319,12 +245,8 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure(args.measure, trace=args.tracemalloc)))
         return
-    result = run(args.entries, os.environ.get("DATABASE_URL"))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"export_memory-{result['database']}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    print(f"written to {path.relative_to(ROOT)}")
+    result = run(args.entries)
+    common.write_result(f"export_memory-{result['database']}", result)
 
 
 if __name__ == "__main__":

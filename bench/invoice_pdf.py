@@ -30,38 +30,20 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
-sys.path.insert(0, str(ROOT))
+import common
 
 
 def _stats(samples_ms: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_ms)
-
-    def pct(p: float) -> float:
-        # Nearest rank: the smallest sample with at least p % of the samples at or below it.
-        rank = max(1, int(-(-len(ordered) * p // 100)))
-        return ordered[rank - 1]
-
-    mean = statistics.fmean(ordered)
+    # A worker renders one PDF at a time: per second = 1000 / mean ms.
     return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(pct(95), 2),
-        "min_ms": round(ordered[0], 2),
-        "max_ms": round(ordered[-1], 2),
-        "mean_ms": round(mean, 2),
-        "per_second": round(1000 / mean, 2),
+        **common.stats_ms(samples_ms),
+        "per_second": round(1000 / statistics.fmean(samples_ms), 2),
     }
 
 
@@ -201,31 +183,11 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=30, help="samples per measurement (30)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="solodesk-bench-pdf-") as folder:
-        os.environ["SOLODESK_VAR_DIR"] = folder
-        os.environ["DJANGO_SETTINGS_MODULE"] = "solodesk.config.settings.test"
-        os.environ.setdefault("LOG_LEVEL", "WARNING")  # WeasyPrint logs each step at INFO
-        import django
-
-        django.setup()
-        from django.conf import settings
-        from django.db import connection
-        from django.test.utils import (
-            setup_databases,
-            setup_test_environment,
-            teardown_databases,
-            teardown_test_environment,
-        )
-
-        settings.MEDIA_ROOT = Path(folder) / "media"
-        setup_test_environment()
-        databases = setup_databases(verbosity=0, interactive=False)
-        try:
-            vendor = connection.vendor
-            result = run(args.n)
-        finally:
-            teardown_databases(databases, verbosity=0)
-            teardown_test_environment()
+    with (
+        tempfile.TemporaryDirectory(prefix="solodesk-bench-pdf-") as folder,
+        common.test_database(Path(folder)) as vendor,
+    ):
+        result = run(args.n)
 
     import weasyprint
 
@@ -233,18 +195,10 @@ def main() -> None:
         "benchmark": "invoice_pdf",
         "database": vendor,
         "n": args.n,
-        "python": platform.python_version(),
-        "weasyprint": weasyprint.__version__,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
-        "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **common.machine_info(at="recorded_at", weasyprint=weasyprint.__version__),
         **result,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "postgresql" if vendor == "postgresql" else vendor
-    path = RESULTS / f"invoice_pdf-{name}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    print(f"written to {path.relative_to(ROOT)}")
+    common.write_result(f"invoice_pdf-{vendor}", result)
 
 
 if __name__ == "__main__":

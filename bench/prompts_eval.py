@@ -14,26 +14,12 @@ evaluated as done (its state completed), as for any workspace past its first wee
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import secrets
-import shutil
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from dashboard_latency import EMAIL, _postgres_throwaway, analyze, seed  # noqa: E402
-
-
-def _pct(values: list[float], percent: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(percent / 100 * (len(ordered) - 1)))]
+import common
+from dashboard_latency import EMAIL, analyze, seed
 
 
 def measure(runs: int) -> dict[str, object]:
@@ -83,8 +69,8 @@ def measure(runs: int) -> dict[str, object]:
         "rules": sorted({p.rule for p in prompts}),
         "queries": len(captured.captured_queries),
         "query_starts": [q["sql"][:90] for q in captured.captured_queries],
-        "p50_ms": round(_pct(durations, 50), 2),
-        "p95_ms": round(_pct(durations, 95), 2),
+        "p50_ms": round(common.percentile(durations, 50), 2),
+        "p95_ms": round(common.percentile(durations, 95), 2),
         "family_median_ms": families,
     }
 
@@ -95,50 +81,18 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="solodesk-prompts-bench-"))
-    database_url = os.environ.get("DATABASE_URL")
-    drop = None
-    if database_url:
-        database_url, drop = _postgres_throwaway(database_url)
-        vendor = "postgresql"
-    else:
-        database_url = f"sqlite:///{tmp}/bench.sqlite3"
-        vendor = "sqlite"
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="solodesk.config.settings.production",
-        DATABASE_URL=database_url,
-        SOLODESK_VAR_DIR=str(tmp / "var"),
-        SECRET_KEY=secrets.token_urlsafe(40),
-        ALLOWED_HOSTS="testserver",
-        DEBUG="false",
-    )
-    os.environ.pop("CACHE_URL", None)
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+    with common.throwaway_database(ALLOWED_HOSTS="testserver", DEBUG="false") as bench:
+        os.environ.pop("CACHE_URL", None)
+        common.django_setup(migrate=True)
         seed(args.entries, args.invoices)
-        analyze(vendor)
+        analyze(bench.vendor)
         result = {
-            "database": vendor,
+            "database": bench.vendor,
             "time_entries": args.entries,
             "invoices": args.invoices,
             **measure(args.runs),
         }
-    finally:
-        if drop:
-            from django.db import connections
-
-            connections.close_all()
-            drop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps(result, indent=2))
-    out = ROOT / "bench" / "results" / f"prompts_eval-{vendor}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    common.write_result(f"prompts_eval-{bench.vendor}", result)
 
 
 if __name__ == "__main__":

@@ -30,42 +30,21 @@ bench/results/queue_throughput-<broker>-<sqlite|postgresql>.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
-import platform
 import re
-import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from unittest import mock
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
-sys.path.insert(0, str(ROOT))
+import common
 
 LATENCY_QUEUE = "bench-latency"
 
 
 def _stats(samples_ms: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_ms)
-
-    def pct(p: float) -> float:
-        rank = max(1, int(-(-len(ordered) * p // 100)))
-        return ordered[rank - 1]
-
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 3),
-        "p95_ms": round(pct(95), 3),
-        "p99_ms": round(pct(99), 3),
-        "min_ms": round(ordered[0], 3),
-        "max_ms": round(ordered[-1], 3),
-        "mean_ms": round(statistics.fmean(ordered), 3),
-    }
+    return common.stats_ms(samples_ms, percentiles=(95, 99), digits=3)
 
 
 def _database_url() -> str:
@@ -213,38 +192,18 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="solodesk-bench-queue-") as name:
         folder = Path(name)
-        os.environ["SOLODESK_VAR_DIR"] = name
-        os.environ["DJANGO_SETTINGS_MODULE"] = "solodesk.config.settings.test"
-        os.environ["CELERY_BROKER_URL"] = (
-            args.redis_url if args.broker == "redis" else "filesystem://"
-        )
-        os.environ["CELERY_BROKER_DIR"] = str(folder / "broker")
-        os.environ["MEDIA_ROOT"] = str(folder / "media")
-        os.environ.setdefault("LOG_LEVEL", "WARNING")
-        import django
+        with common.test_database(
+            folder,
+            CELERY_BROKER_URL=args.redis_url if args.broker == "redis" else "filesystem://",
+            CELERY_BROKER_DIR=str(folder / "broker"),
+            MEDIA_ROOT=str(folder / "media"),
+        ) as vendor:
+            from solodesk.config.celery_app import app
 
-        django.setup()
-        from django.conf import settings
-        from django.db import connection
-        from django.test.utils import (
-            setup_databases,
-            setup_test_environment,
-            teardown_databases,
-            teardown_test_environment,
-        )
-
-        from solodesk.config.celery_app import app
-
-        settings.MEDIA_ROOT = folder / "media"
-        setup_test_environment()
-        databases = setup_databases(verbosity=0, interactive=False)
-        try:
-            vendor = connection.vendor
-            result = run(args.n, args.concurrency, folder)
-        finally:
-            app.control.purge()
-            teardown_databases(databases, verbosity=0)
-            teardown_test_environment()
+            try:
+                result = run(args.n, args.concurrency, folder)
+            finally:
+                app.control.purge()
     import celery
     import kombu
 
@@ -252,18 +211,10 @@ def main() -> None:
         "benchmark": "queue_throughput",
         "broker": args.broker,
         "database": vendor,
-        "python": platform.python_version(),
-        "celery": celery.__version__,
-        "kombu": kombu.__version__,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
-        "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **common.machine_info(at="recorded_at", celery=celery.__version__, kombu=kombu.__version__),
         **result,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"queue_throughput-{args.broker}-{vendor}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    print(f"written to {path.relative_to(ROOT)}")
+    common.write_result(f"queue_throughput-{args.broker}-{vendor}", result)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,7 @@ How to run it (from the project root; nothing else is needed):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/recurring_sweep.py                  # PostgreSQL
 
-SQLite runs in a throwaway file under a temporary folder. With a PostgreSQL DATABASE_URL the
-script creates a throwaway database `solodesk_bench_<random>` on that server and drops it at
-the end; the database named in the URL is only used to connect (when it does not exist, the
-server's `postgres` database is used instead). Your data is never touched.
+The database is made for the run and dropped after it (see bench/common.py).
 
 Everything runs in this process, through the services, with the broker hand-off mocked
 (`solodesk.config.celery_app.app.send_task` is replaced by a mock, as in the test suite's
@@ -35,70 +32,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
-import platform
 import re
-import secrets
-import shutil
-import statistics
-import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from unittest import mock
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
-sys.path.insert(0, str(ROOT))
+import common
 
 MISSED_MONTHS = 6
 SEND_TASK = "solodesk.config.celery_app.app.send_task"
-
-
-def _postgres_throwaway(url: str) -> tuple[str, Callable[[], None]]:
-    """Create a database for this run next to the one in `url`; return its URL and a
-    function that drops it."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"solodesk_bench_{secrets.token_hex(4)}"
-    admin_dsn = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
-    try:
-        psycopg.connect(admin_dsn, autocommit=True).close()
-    except psycopg.OperationalError:
-        admin_dsn = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", "")), drop
-
-
-def _stats(samples_ms: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_ms)
-
-    def pct(p: float) -> float:
-        # Nearest rank: the smallest sample with at least p % of the samples at or below it.
-        rank = max(1, int(-(-len(ordered) * p // 100)))
-        return ordered[rank - 1]
-
-    return {
-        "n": len(ordered),
-        "mean_ms": round(statistics.fmean(ordered), 2),
-        "p50_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(pct(95), 2),
-        "min_ms": round(ordered[0], 2),
-        "max_ms": round(ordered[-1], 2),
-    }
 
 
 def _describe_query(sql: str) -> str:
@@ -106,29 +50,6 @@ def _describe_query(sql: str) -> str:
     verb = sql.split(None, 1)[0].upper() if sql.strip() else "?"
     table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', sql, re.IGNORECASE)
     return f"{verb} {table.group(1)}" if table else verb
-
-
-def setup_workspace() -> tuple[Any, Any, list[Any]]:
-    """One workspace (Europe/Berlin), its owner and 100 EUR clients."""
-    from django.db import transaction
-
-    from solodesk.accounts.models import Membership, User, Workspace
-    from solodesk.clients.models import Client
-
-    with transaction.atomic():
-        workspace = Workspace.objects.create(name="Bench Studio", time_zone="Europe/Berlin")
-        user = User.objects.create_user(email="bench@example.com", password=None)
-        Membership.objects.create(workspace=workspace, user=user, role="owner")
-        clients = Client.objects.bulk_create(
-            Client(
-                workspace=workspace,
-                name=f"Client {i}",
-                email=f"billing{i}@client{i}.example",
-                currency="EUR",
-            )
-            for i in range(100)
-        )
-    return workspace, user, clients
 
 
 def seed_profiles(workspace: Any, user: Any, clients: list[Any], count: int, prefix: str) -> None:
@@ -162,142 +83,106 @@ def seed_profiles(workspace: Any, user: Any, clients: list[Any], count: int, pre
         )
 
 
-def run(profiles: int, runs: int, batch_sizes: list[int], database_url: str | None) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix="solodesk-bench-"))
-    drop = None
-    if database_url and database_url.startswith(("postgres://", "postgresql://")):
-        database_url, drop = _postgres_throwaway(database_url)
-        vendor = "postgresql"
-    elif database_url:
-        raise SystemExit("DATABASE_URL must be a PostgreSQL URL, or unset for SQLite")
-    else:
-        database_url = f"sqlite:///{tmp}/bench.sqlite3"
-        vendor = "sqlite"
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="solodesk.config.settings.production",
-        DATABASE_URL=database_url,
-        SOLODESK_VAR_DIR=str(tmp / "var"),
-        MEDIA_ROOT=str(tmp / "media"),
-        SECRET_KEY=secrets.token_urlsafe(40),
-        LOG_LEVEL="WARNING",
-    )
+def run(profiles: int, runs: int, batch_sizes: list[int]) -> dict:
     send_task = mock.patch(SEND_TASK)
-    try:
-        import django
+    with common.throwaway_database() as bench:
+        try:
+            common.django_setup(migrate=True)
+            from django.db import connection
+            from django.test.utils import CaptureQueriesContext
 
-        django.setup()
-        from django.core.management import call_command
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
+            from solodesk.invoicing.models import Invoice
+            from solodesk.recurring import services
+            from solodesk.recurring.models import RecurringRun
+            from solodesk.recurring.tasks import recurring_run_task
 
-        from solodesk.invoicing.models import Invoice
-        from solodesk.recurring import services
-        from solodesk.recurring.models import RecurringRun
-        from solodesk.recurring.tasks import recurring_run_task
+            db_version = common.database_version()
+            broker = send_task.start()
 
-        call_command("migrate", verbosity=0)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "select sqlite_version()" if vendor == "sqlite" else "show server_version"
+            seeding = time.perf_counter()
+            workspace, user, clients = common.workspace_with_clients()
+            seed_profiles(workspace, user, clients, profiles, "Retainer")
+            seed_seconds = time.perf_counter() - seeding
+
+            queries = common.QueryCounter()
+
+            # 1. One sweep, timed, with the time and queries of each batch.
+            batches: list[dict[str, object]] = []
+            schedule = services.recurring_runs_schedule
+
+            def timed_batch(**kwargs: Any) -> int:
+                before, started = queries.count, time.perf_counter()
+                handled = schedule(**kwargs)
+                batches.append(
+                    {
+                        "profiles": handled,
+                        "ms": round((time.perf_counter() - started) * 1000, 1),
+                        "queries": queries.count - before,
+                    }
+                )
+                return handled
+
+            with (
+                mock.patch.object(services, "recurring_runs_schedule", timed_batch),
+                connection.execute_wrapper(queries),
+            ):
+                started = time.perf_counter()
+                handled = services.recurring_sweep()
+                sweep_seconds = time.perf_counter() - started
+            sweep_queries = queries.count
+            runs_created = RecurringRun.objects.count()
+            handed_off = broker.call_count
+            assert handled == profiles, handled
+            assert runs_created == profiles * MISSED_MONTHS, runs_created
+            assert handed_off == runs_created, handed_off
+            assert not RecurringRun.objects.filter(enqueued_at=None).exists()
+
+            # 2. The run task for the first period of `runs` profiles (no earlier period
+            #    queued, so each call creates exactly one invoice).
+            run_ids = list(
+                RecurringRun.objects.filter(period_index=0)
+                .order_by("period_start", "pk")
+                .values_list("pk", flat=True)[:runs]
             )
-            db_version = cursor.fetchone()[0]
-        broker = send_task.start()
+            samples: list[float] = []
+            run_queries: list[int] = []
+            with connection.execute_wrapper(queries):
+                for run_id in run_ids:
+                    before, started = queries.count, time.perf_counter()
+                    recurring_run_task(run_id)
+                    samples.append((time.perf_counter() - started) * 1000)
+                    run_queries.append(queries.count - before)
+            succeeded = RecurringRun.objects.filter(status=RecurringRun.Status.SUCCEEDED).count()
+            drafts = Invoice.objects.filter(status=Invoice.Status.DRAFT).count()
+            assert succeeded == len(run_ids) == drafts, (succeeded, drafts)
 
-        seeding = time.perf_counter()
-        workspace, user, clients = setup_workspace()
-        seed_profiles(workspace, user, clients, profiles, "Retainer")
-        seed_seconds = time.perf_counter() - seeding
-
-        queries = 0
-
-        def count_queries(execute, sql, params, many, context):
-            nonlocal queries
-            queries += 1
-            return execute(sql, params, many, context)
-
-        # 1. One sweep, timed, with the time and queries of each batch.
-        batches: list[dict[str, object]] = []
-        schedule = services.recurring_runs_schedule
-
-        def timed_batch(**kwargs: Any) -> int:
-            before, started = queries, time.perf_counter()
-            handled = schedule(**kwargs)
-            batches.append(
-                {
-                    "profiles": handled,
-                    "ms": round((time.perf_counter() - started) * 1000, 1),
-                    "queries": queries - before,
-                }
-            )
-            return handled
-
-        with (
-            mock.patch.object(services, "recurring_runs_schedule", timed_batch),
-            connection.execute_wrapper(count_queries),
-        ):
-            started = time.perf_counter()
-            handled = services.recurring_sweep()
-            sweep_seconds = time.perf_counter() - started
-        sweep_queries = queries
-        runs_created = RecurringRun.objects.count()
-        handed_off = broker.call_count
-        assert handled == profiles, handled
-        assert runs_created == profiles * MISSED_MONTHS, runs_created
-        assert handed_off == runs_created, handed_off
-        assert not RecurringRun.objects.filter(enqueued_at=None).exists()
-
-        # 2. The run task for the first period of `runs` profiles (no earlier period
-        #    queued, so each call creates exactly one invoice).
-        run_ids = list(
-            RecurringRun.objects.filter(period_index=0)
-            .order_by("period_start", "pk")
-            .values_list("pk", flat=True)[:runs]
-        )
-        samples: list[float] = []
-        run_queries: list[int] = []
-        with connection.execute_wrapper(count_queries):
-            for run_id in run_ids:
-                before, started = queries, time.perf_counter()
-                recurring_run_task(run_id)
-                samples.append((time.perf_counter() - started) * 1000)
-                run_queries.append(queries - before)
-        succeeded = RecurringRun.objects.filter(status=RecurringRun.Status.SUCCEEDED).count()
-        drafts = Invoice.objects.filter(status=Invoice.Status.DRAFT).count()
-        assert succeeded == len(run_ids) == drafts, (succeeded, drafts)
-
-        # 3. Queries of one sweep batch at two sizes, fresh due profiles each time.
-        per_batch: list[dict[str, object]] = []
-        for size in batch_sizes:
-            seed_profiles(workspace, user, clients, size, f"Batch {size}")
-            before_runs = RecurringRun.objects.count()
-            with CaptureQueriesContext(connection) as captured:
-                handled_now = services.recurring_runs_schedule()
-            assert handled_now == size, handled_now
-            new_runs = RecurringRun.objects.count() - before_runs
-            assert new_runs == size * MISSED_MONTHS, new_runs
-            per_batch.append(
-                {
-                    "profiles": size,
-                    "runs": new_runs,
-                    "queries": len(captured.captured_queries),
-                    "what": [_describe_query(q["sql"]) for q in captured.captured_queries],
-                }
-            )
-        connection.close()
-    finally:
-        send_task.stop()
-        if drop:
-            from django.db import connections
-
-            connections.close_all()
-            drop()
-        shutil.rmtree(tmp, ignore_errors=True)
+            # 3. Queries of one sweep batch at two sizes, fresh due profiles each time.
+            per_batch: list[dict[str, object]] = []
+            for size in batch_sizes:
+                seed_profiles(workspace, user, clients, size, f"Batch {size}")
+                before_runs = RecurringRun.objects.count()
+                with CaptureQueriesContext(connection) as captured:
+                    handled_now = services.recurring_runs_schedule()
+                assert handled_now == size, handled_now
+                new_runs = RecurringRun.objects.count() - before_runs
+                assert new_runs == size * MISSED_MONTHS, new_runs
+                per_batch.append(
+                    {
+                        "profiles": size,
+                        "runs": new_runs,
+                        "queries": len(captured.captured_queries),
+                        "what": [_describe_query(q["sql"]) for q in captured.captured_queries],
+                    }
+                )
+            connection.close()
+        finally:
+            send_task.stop()
     return {
         "benchmark": (
             "recurring sweep + run task, in-process through the services "
             "(broker hand-off mocked: celery app.send_task replaced by unittest.mock)"
         ),
-        "database": vendor,
+        "database": bench.vendor,
         "database_version": db_version,
         "profiles": profiles,
         "missed_months_per_profile": MISSED_MONTHS,
@@ -313,14 +198,12 @@ def run(profiles: int, runs: int, batch_sizes: list[int], database_url: str | No
             "per_batch": batches,
         },
         "run_task": {
-            **_stats(samples),
+            **common.stats_ms(samples),
             "queries_per_run": dict(Counter(run_queries)),
             "invoices_created": drafts,
         },
         "queries_per_sweep_batch": per_batch,
-        "python": platform.python_version(),
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
-        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **common.machine_info(),
     }
 
 
@@ -335,12 +218,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     sizes = [int(size) for size in args.batch_sizes.split(",")]
-    result = run(args.profiles, args.runs, sizes, os.environ.get("DATABASE_URL"))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"recurring_sweep-{result['database']}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    print(f"written to {path.relative_to(ROOT)}")
+    result = run(args.profiles, args.runs, sizes)
+    common.write_result(f"recurring_sweep-{result['database']}", result)
 
 
 if __name__ == "__main__":

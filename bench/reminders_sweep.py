@@ -8,8 +8,7 @@ How to run it (from the project root; nothing else is needed):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/reminders_sweep.py                  # PostgreSQL
 
-SQLite runs in a throwaway file under a temporary folder; with a PostgreSQL DATABASE_URL the
-script creates a throwaway database `solodesk_bench_<random>` and drops it at the end.
+The database is made for the run and dropped after it (see bench/common.py).
 
 The invoices are seeded with bulk_create, issued, due 8 days ago (so the default stages
 −3, 0 and 7 are all due: the sweep's catch-up queues stage 7 and records the two earlier
@@ -29,24 +28,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
-import platform
-import secrets
-import shutil
 import socket
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
-sys.path.insert(0, str(ROOT))
+import common
 
 
 def _free_port() -> int:
@@ -68,44 +55,13 @@ class _CountingHandler:
         return "250 OK"
 
 
-def _postgres_throwaway(url: str) -> tuple[str, Callable[[], None]]:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"solodesk_bench_{secrets.token_hex(4)}"
-    admin_dsn = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", "")), drop
-
-
 def seed(invoices: int) -> None:
     """One workspace, 100 clients, `invoices` issued invoices of 1,210.00 EUR due 8 days ago."""
-    from django.db import transaction
     from django.utils import timezone
 
-    from solodesk.accounts.models import Membership, User, Workspace
-    from solodesk.clients.models import Client
     from solodesk.invoicing.models import Invoice
 
-    with transaction.atomic():
-        workspace = Workspace.objects.create(name="Bench Studio", time_zone="Europe/Berlin")
-        user = User.objects.create_user(email="bench@example.com", password=None)
-        Membership.objects.create(workspace=workspace, user=user, role="owner")
-        clients = Client.objects.bulk_create(
-            Client(
-                workspace=workspace,
-                name=f"Client {i}",
-                email=f"billing{i}@client{i}.example",
-                currency="EUR",
-            )
-            for i in range(100)
-        )
+    workspace, _, clients = common.workspace_with_clients(100)
     today = timezone.now().astimezone(workspace.tzinfo).date()
     due = today - dt.timedelta(days=8)
     issued = due - dt.timedelta(days=30)
@@ -137,106 +93,67 @@ def seed(invoices: int) -> None:
     Invoice.objects.bulk_create(batch)
 
 
-def run(invoices: int, database_url: str | None) -> dict[str, object]:
-    tmp = Path(tempfile.mkdtemp(prefix="solodesk-bench-"))
-    drop = None
-    if database_url and database_url.startswith(("postgres://", "postgresql://")):
-        database_url, drop = _postgres_throwaway(database_url)
-        vendor = "postgresql"
-    elif database_url:
-        raise SystemExit("DATABASE_URL must be a PostgreSQL URL, or unset for SQLite")
-    else:
-        database_url = f"sqlite:///{tmp}/bench.sqlite3"
-        vendor = "sqlite"
+def run(invoices: int) -> dict[str, object]:
     smtp_port = _free_port()
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="solodesk.config.settings.production",
-        DATABASE_URL=database_url,
-        SOLODESK_VAR_DIR=str(tmp / "var"),
-        MEDIA_ROOT=str(tmp / "media"),
-        SECRET_KEY=secrets.token_urlsafe(40),
-        LOG_LEVEL="WARNING",
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(smtp_port),
-        EMAIL_USE_TLS="0",
-        EMAIL_USE_SSL="0",
-    )
     from aiosmtpd.controller import Controller
 
     handler = _CountingHandler()
     controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    try:
-        import django
+    with common.throwaway_database(
+        EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp_port), EMAIL_USE_TLS="0", EMAIL_USE_SSL="0"
+    ) as bench:
+        controller.start()
+        try:
+            common.django_setup(migrate=True)
+            from django.db import connection
 
-        django.setup()
-        from django.core.management import call_command
-        from django.db import connection
-
-        from solodesk.accounts.models import Workspace
-        from solodesk.reminders.models import Reminder
-        from solodesk.reminders.services import (
-            SWEEP_BATCH_SIZE,
-            reminder_send,
-            reminder_settings_ensure,
-            reminders_sweep,
-        )
-
-        call_command("migrate", verbosity=0)
-        seeding = time.perf_counter()
-        seed(invoices)
-        seed_seconds = time.perf_counter() - seeding
-        reminder_settings_ensure(workspace=Workspace.objects.get())
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "select sqlite_version()" if vendor == "sqlite" else "show server_version"
+            from solodesk.accounts.models import Workspace
+            from solodesk.reminders.models import Reminder
+            from solodesk.reminders.services import (
+                SWEEP_BATCH_SIZE,
+                reminder_send,
+                reminder_settings_ensure,
+                reminders_sweep,
             )
-            db_version = cursor.fetchone()[0]
 
-        queries = 0
+            seeding = time.perf_counter()
+            seed(invoices)
+            seed_seconds = time.perf_counter() - seeding
+            reminder_settings_ensure(workspace=Workspace.objects.get())
+            db_version = common.database_version()
 
-        def count_queries(execute, sql, params, many, context):
-            nonlocal queries
-            queries += 1
-            return execute(sql, params, many, context)
-
-        started = time.perf_counter()
-        with connection.execute_wrapper(count_queries):
-            result = reminders_sweep(enqueue=False)
-        sweep_seconds = time.perf_counter() - started
-        sending = time.perf_counter()
-        for reminder_id in result.queued:
-            reminder_send(reminder_id=reminder_id)
-        while handler.count < len(result.queued) and time.perf_counter() - sending < 60:
-            time.sleep(0.01)
-        send_seconds = time.perf_counter() - sending
-        total_seconds = time.perf_counter() - started
-        again = reminders_sweep(enqueue=False)
-        statuses = {
-            status: Reminder.objects.filter(status=status).count()
-            for status in ("queued", "sending", "sent", "skipped", "failed")
-        }
-        connection.close()
-    finally:
-        controller.stop()
-        if drop:
-            from django.db import connections
-
-            connections.close_all()
-            drop()
-        shutil.rmtree(tmp, ignore_errors=True)
+            queries = common.QueryCounter()
+            started = time.perf_counter()
+            with connection.execute_wrapper(queries):
+                result = reminders_sweep(enqueue=False)
+            sweep_seconds = time.perf_counter() - started
+            sending = time.perf_counter()
+            for reminder_id in result.queued:
+                reminder_send(reminder_id=reminder_id)
+            while handler.count < len(result.queued) and time.perf_counter() - sending < 60:
+                time.sleep(0.01)
+            send_seconds = time.perf_counter() - sending
+            total_seconds = time.perf_counter() - started
+            again = reminders_sweep(enqueue=False)
+            statuses = {
+                status: Reminder.objects.filter(status=status).count()
+                for status in ("queued", "sending", "sent", "skipped", "failed")
+            }
+            connection.close()
+        finally:
+            controller.stop()
     assert len(result.queued) == invoices, result
     assert handler.count == invoices, handler.count
     assert again.queued == [], again
     return {
         "benchmark": "reminder sweep + send (in-process loop of reminder_send, aiosmtpd)",
-        "database": vendor,
+        "database": bench.vendor,
         "database_version": db_version,
         "invoices": invoices,
         "batch_size": SWEEP_BATCH_SIZE,
         "seed_s": round(seed_seconds, 1),
         "sweep_s": round(sweep_seconds, 3),
-        "sweep_queries": queries,
+        "sweep_queries": queries.count,
         "sweep_batches": result.batches,
         "queued": len(result.queued),
         "skipped_recorded": result.skipped,
@@ -247,9 +164,7 @@ def run(invoices: int, database_url: str | None) -> dict[str, object]:
         "distinct_recipients": len(handler.recipients),
         "second_sweep_queued": len(again.queued),
         "rows_by_status": statuses,
-        "python": platform.python_version(),
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
-        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **common.machine_info(),
     }
 
 
@@ -257,12 +172,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--invoices", type=int, default=10_000)
     args = parser.parse_args()
-    result = run(args.invoices, os.environ.get("DATABASE_URL"))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"reminders_sweep-{result['database']}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    print(f"written to {path.relative_to(ROOT)}")
+    result = run(args.invoices)
+    common.write_result(f"reminders_sweep-{result['database']}", result)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ How to run it (from the project root):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/webhooks_delivery.py                  # PostgreSQL
 
-SQLite runs in a throwaway file under a temporary folder; with a PostgreSQL DATABASE_URL the
-script creates a throwaway database `solodesk_bench_<random>` and drops it at the end.
+The database is made for the run and dropped after it (see bench/common.py).
+
 Everything runs in this process (no Celery worker; the broker hand-off is replaced by a
 counter), against an http.server receiver on 127.0.0.1 that answers 200:
 
@@ -28,26 +28,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
-import platform
-import secrets
-import shutil
 import statistics
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from unittest import mock
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
-sys.path.insert(0, str(ROOT))
+import common
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -66,197 +54,140 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def _postgres_throwaway(url: str) -> tuple[str, Callable[[], None]]:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"solodesk_bench_{secrets.token_hex(4)}"
-    admin_dsn = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", "")), drop
-
-
-def _counting(connection):  # type: ignore[no-untyped-def]
-    counter = {"n": 0}
-
-    def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        counter["n"] += 1
-        return execute(sql, params, many, context)
-
-    return counter, connection.execute_wrapper(wrapper)
-
-
-def run(deliveries: int, invoices: int, database_url: str | None) -> dict[str, object]:
-    tmp = Path(tempfile.mkdtemp(prefix="solodesk-bench-"))
-    drop = None
-    if database_url and database_url.startswith(("postgres://", "postgresql://")):
-        database_url, drop = _postgres_throwaway(database_url)
-        vendor = "postgresql"
-    elif database_url:
-        raise SystemExit("DATABASE_URL must be a PostgreSQL URL, or unset for SQLite")
-    else:
-        database_url = f"sqlite:///{tmp}/bench.sqlite3"
-        vendor = "sqlite"
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="solodesk.config.settings.production",
-        DATABASE_URL=database_url,
-        SOLODESK_VAR_DIR=str(tmp / "var"),
-        MEDIA_ROOT=str(tmp / "media"),
-        SECRET_KEY=secrets.token_urlsafe(40),
-        LOG_LEVEL="WARNING",
-    )
+def run(deliveries: int, invoices: int) -> dict[str, object]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     receiver_url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     result: dict[str, object] = {}
-    try:
-        import django
+    with common.throwaway_database() as bench:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            common.django_setup(migrate=True)
+            from django.db import connection, transaction
+            from django.utils import timezone
 
-        django.setup()
-        from django.core.management import call_command
-        from django.db import connection, transaction
-        from django.utils import timezone
+            from solodesk.accounts.models import Membership, User, Workspace
+            from solodesk.clients.models import Client
+            from solodesk.invoicing.models import Invoice
+            from solodesk.webhooks import services
+            from solodesk.webhooks.models import WebhookDelivery, WebhookEvent
 
-        from solodesk.accounts.models import Membership, User, Workspace
-        from solodesk.clients.models import Client
-        from solodesk.invoicing.models import Invoice
-        from solodesk.webhooks import services
-        from solodesk.webhooks.models import WebhookDelivery, WebhookEvent
+            quiet = Workspace.objects.create(name="No webhooks")
+            workspace = Workspace.objects.create(name="Bench Studio", time_zone="Europe/Berlin")
+            user = User.objects.create_user(email="bench@example.com", password=None)
+            Membership.objects.create(workspace=workspace, user=user, role="owner")
+            endpoint = services.webhook_endpoint_create(
+                workspace=workspace, user=user, url=receiver_url, events=["invoice.paid"]
+            )
+            payload = {"id": "x", "total": Decimal("1210.00"), "currency": "EUR"}
+            handed: list[int] = []
+            fake_broker = mock.patch.object(
+                services, "_send_to_broker", lambda task, ids: handed.extend(ids)
+            )
+            fake_broker.start()
 
-        call_command("migrate", verbosity=0)
-        quiet = Workspace.objects.create(name="No webhooks")
-        workspace = Workspace.objects.create(name="Bench Studio", time_zone="Europe/Berlin")
-        user = User.objects.create_user(email="bench@example.com", password=None)
-        Membership.objects.create(workspace=workspace, user=user, role="owner")
-        endpoint = services.webhook_endpoint_create(
-            workspace=workspace, user=user, url=receiver_url, events=["invoice.paid"]
-        )
-        payload = {"id": "x", "total": Decimal("1210.00"), "currency": "EUR"}
-        handed: list[int] = []
-        fake_broker = mock.patch.object(
-            services, "_send_to_broker", lambda task, ids: handed.extend(ids)
-        )
-        fake_broker.start()
+            def emit(ws: Workspace, count: int) -> tuple[float, int]:
+                counter = common.QueryCounter()
+                started = time.perf_counter()
+                with connection.execute_wrapper(counter):
+                    for _ in range(count):
+                        with transaction.atomic():
+                            services.webhook_event_record(
+                                workspace=ws, event_type="invoice.paid", payload=payload
+                            )
+                return (time.perf_counter() - started) / count * 1000, counter.count // count
 
-        def emit(ws: Workspace, count: int) -> tuple[float, int]:
-            counter, wrapper = _counting(connection)
+            # 1. Emitting. Per call: savepoint/transaction statements are counted by some
+            # backends, so the query figure is per emission including them.
+            result["emit_no_endpoint_ms"], result["emit_no_endpoint_queries"] = emit(quiet, 1000)
+            result["emit_one_endpoint_ms"], result["emit_one_endpoint_queries"] = emit(
+                workspace, deliveries
+            )
+            # 2. Delivering, one after another, in this process.
+            ids = list(WebhookDelivery.objects.order_by("pk").values_list("pk", flat=True))
+            durations = []
             started = time.perf_counter()
-            with wrapper:
-                for _ in range(count):
-                    with transaction.atomic():
-                        services.webhook_event_record(
-                            workspace=ws, event_type="invoice.paid", payload=payload
-                        )
-            return (time.perf_counter() - started) / count * 1000, counter["n"] // count
-
-        # 1. Emitting. Per call: savepoint/transaction statements are counted by some
-        # backends, so the query figure is per emission including them.
-        result["emit_no_endpoint_ms"], result["emit_no_endpoint_queries"] = emit(quiet, 1000)
-        result["emit_one_endpoint_ms"], result["emit_one_endpoint_queries"] = emit(
-            workspace, deliveries
-        )
-        # 2. Delivering, one after another, in this process.
-        ids = list(WebhookDelivery.objects.order_by("pk").values_list("pk", flat=True))
-        durations = []
-        started = time.perf_counter()
-        for delivery_id in ids:
-            one = time.perf_counter()
-            services.webhook_delivery_attempt(delivery_id=delivery_id)
-            durations.append((time.perf_counter() - one) * 1000)
-        elapsed = time.perf_counter() - started
-        result["deliveries"] = len(ids)
-        result["delivery_p50_ms"] = round(statistics.median(durations), 2)
-        result["delivery_p95_ms"] = round(statistics.quantiles(durations, n=20)[18], 2)
-        result["deliveries_per_s"] = round(len(ids) / elapsed, 1)
-        result["received"] = _Handler.received
-        result["succeeded"] = WebhookDelivery.objects.filter(status="succeeded").count()
-        # 3. The sweep over pending deliveries (a broker outage), at two sizes.
-        for label, count in (("small", deliveries // 10), ("large", deliveries)):
-            WebhookDelivery.objects.all().delete()
-            WebhookEvent.objects.all().delete()
-            long_ago = timezone.now() - dt.timedelta(hours=1)
-            events = WebhookEvent.objects.bulk_create(
-                WebhookEvent(workspace=workspace, event_type="ping") for _ in range(count)
+            for delivery_id in ids:
+                one = time.perf_counter()
+                services.webhook_delivery_attempt(delivery_id=delivery_id)
+                durations.append((time.perf_counter() - one) * 1000)
+            elapsed = time.perf_counter() - started
+            result["deliveries"] = len(ids)
+            result["delivery_p50_ms"] = round(statistics.median(durations), 2)
+            result["delivery_p95_ms"] = round(statistics.quantiles(durations, n=20)[18], 2)
+            result["deliveries_per_s"] = round(len(ids) / elapsed, 1)
+            result["received"] = _Handler.received
+            result["succeeded"] = WebhookDelivery.objects.filter(status="succeeded").count()
+            # 3. The sweep over pending deliveries (a broker outage), at two sizes.
+            for label, count in (("small", deliveries // 10), ("large", deliveries)):
+                WebhookDelivery.objects.all().delete()
+                WebhookEvent.objects.all().delete()
+                long_ago = timezone.now() - dt.timedelta(hours=1)
+                events = WebhookEvent.objects.bulk_create(
+                    WebhookEvent(workspace=workspace, event_type="ping") for _ in range(count)
+                )
+                WebhookDelivery.objects.bulk_create(
+                    WebhookDelivery(event=e, endpoint=endpoint, next_attempt_at=long_ago)
+                    for e in events
+                )
+                handed.clear()
+                counter = common.QueryCounter()
+                started = time.perf_counter()
+                with connection.execute_wrapper(counter):
+                    swept = services.webhook_deliveries_sweep()
+                result[f"sweep_{label}_pending"] = count
+                result[f"sweep_{label}_ms"] = round((time.perf_counter() - started) * 1000, 1)
+                result[f"sweep_{label}_queries"] = counter.count
+                result[f"sweep_{label}_handed_over"] = swept["deliveries"]
+            # 4. invoice.overdue over many overdue invoices.
+            services.webhook_endpoint_update(endpoint=endpoint, events=["invoice.overdue"])
+            client = Client.objects.create(workspace=workspace, name="Acme", currency="EUR")
+            due = timezone.now().date() - dt.timedelta(days=10)
+            Invoice.objects.bulk_create(
+                Invoice(
+                    workspace=workspace,
+                    client=client,
+                    status=Invoice.Status.ISSUED,
+                    number=f"2026-{n + 1:05d}",
+                    number_year=2026,
+                    number_sequence=n + 1,
+                    currency="EUR",
+                    issue_date=due - dt.timedelta(days=30),
+                    due_date=due,
+                    total=Decimal("1210.00"),
+                    subtotal=Decimal("1000.00"),
+                    tax_total=Decimal("210.00"),
+                )
+                for n in range(invoices)
             )
-            WebhookDelivery.objects.bulk_create(
-                WebhookDelivery(event=e, endpoint=endpoint, next_attempt_at=long_ago)
-                for e in events
+            for sweep in (1, 2):
+                counter = common.QueryCounter()
+                started = time.perf_counter()
+                with connection.execute_wrapper(counter):
+                    emitted = services.webhook_overdue_events_emit()
+                result[f"overdue_sweep{sweep}_emitted"] = emitted
+                result[f"overdue_sweep{sweep}_ms"] = round(
+                    (time.perf_counter() - started) * 1000, 1
+                )
+                result[f"overdue_sweep{sweep}_queries"] = counter.count
+            result["overdue_events_distinct"] = (
+                WebhookEvent.objects.filter(event_type="invoice.overdue")
+                .values("invoice_id")
+                .distinct()
+                .count()
             )
-            handed.clear()
-            counter, wrapper = _counting(connection)
-            started = time.perf_counter()
-            with wrapper:
-                swept = services.webhook_deliveries_sweep()
-            result[f"sweep_{label}_pending"] = count
-            result[f"sweep_{label}_ms"] = round((time.perf_counter() - started) * 1000, 1)
-            result[f"sweep_{label}_queries"] = counter["n"]
-            result[f"sweep_{label}_handed_over"] = swept["deliveries"]
-        # 4. invoice.overdue over many overdue invoices.
-        services.webhook_endpoint_update(endpoint=endpoint, events=["invoice.overdue"])
-        client = Client.objects.create(workspace=workspace, name="Acme", currency="EUR")
-        due = timezone.now().date() - dt.timedelta(days=10)
-        Invoice.objects.bulk_create(
-            Invoice(
-                workspace=workspace,
-                client=client,
-                status=Invoice.Status.ISSUED,
-                number=f"2026-{n + 1:05d}",
-                number_year=2026,
-                number_sequence=n + 1,
-                currency="EUR",
-                issue_date=due - dt.timedelta(days=30),
-                due_date=due,
-                total=Decimal("1210.00"),
-                subtotal=Decimal("1000.00"),
-                tax_total=Decimal("210.00"),
-            )
-            for n in range(invoices)
-        )
-        for sweep in (1, 2):
-            counter, wrapper = _counting(connection)
-            started = time.perf_counter()
-            with wrapper:
-                emitted = services.webhook_overdue_events_emit()
-            result[f"overdue_sweep{sweep}_emitted"] = emitted
-            result[f"overdue_sweep{sweep}_ms"] = round((time.perf_counter() - started) * 1000, 1)
-            result[f"overdue_sweep{sweep}_queries"] = counter["n"]
-        result["overdue_events_distinct"] = (
-            WebhookEvent.objects.filter(event_type="invoice.overdue")
-            .values("invoice_id")
-            .distinct()
-            .count()
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "select sqlite_version()" if vendor == "sqlite" else "show server_version"
-            )
-            result["database_version"] = cursor.fetchone()[0]
-        fake_broker.stop()
-        connection.close()
-    finally:
-        server.shutdown()
-        if drop:
-            from django.db import connections
-
-            connections.close_all()
-            drop()
-        shutil.rmtree(tmp, ignore_errors=True)
+            result["database_version"] = common.database_version()
+            fake_broker.stop()
+            connection.close()
+        finally:
+            server.shutdown()
     for key in ("emit_no_endpoint_ms", "emit_one_endpoint_ms"):
         result[key] = round(float(result[key]), 3)  # type: ignore[arg-type]
     return {
         "benchmark": "webhooks: emit, deliver to a local receiver, sweep",
-        "database": vendor,
+        "database": bench.vendor,
         **result,
-        "python": platform.python_version(),
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
-        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **common.machine_info(),
     }
 
 
@@ -265,11 +196,8 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--invoices", type=int, default=2000)
     args = parser.parse_args()
-    result = run(args.deliveries, args.invoices, os.environ.get("DATABASE_URL"))
-    print(json.dumps(result, indent=2))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"webhooks_delivery-{result['database']}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    result = run(args.deliveries, args.invoices)
+    common.write_result(f"webhooks_delivery-{result['database']}", result)
 
 
 if __name__ == "__main__":
