@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 
 from solodesk.core.exceptions import ApplicationError
+
+T = TypeVar("T")
 
 
 def service_error_messages(request: HttpRequest, error: ApplicationError | ValidationError) -> None:
@@ -19,3 +26,61 @@ def service_error_messages(request: HttpRequest, error: ApplicationError | Valid
         texts = list(error.messages)
     for text in texts:
         messages.error(request, text)
+
+
+def add_service_error(
+    form: forms.BaseForm,
+    error: ApplicationError | ValidationError,
+    formset: forms.BaseFormSet | None = None,
+) -> None:
+    """Show a service's complaint beside the field it names, else at the top of the form;
+    complaints about `lines` go above the formset of lines when there is one."""
+    if formset is not None and isinstance(error, ApplicationError) and "lines" in error.errors:
+        formset.non_form_errors().extend(error.errors["lines"])
+        rest = {field: msgs for field, msgs in error.errors.items() if field != "lines"}
+        if not rest:
+            return
+        error = ApplicationError(error.message, errors=rest)
+    items: list[tuple[str | None, list[str]]]
+    if isinstance(error, ValidationError):
+        if hasattr(error, "error_dict"):
+            items = list(error.message_dict.items())
+        else:
+            items = [(None, list(error.messages))]
+    else:
+        items = list(error.errors.items()) or [(None, [error.message])]
+    for field, texts in items:
+        for message in texts:
+            form.add_error(field if field and field in form.fields else None, message)
+
+
+def form_with_lines_page(
+    request: HttpRequest,
+    *,
+    form: forms.BaseForm,
+    formset: forms.BaseFormSet,
+    save: Callable[[], T],
+    success_url: Callable[[T], str],
+    success_message: str,
+    template: str,
+    context: dict[str, Any],
+) -> HttpResponse:
+    """The page of a document edited as a header form plus a formset of lines (a draft
+    invoice, a quote, a recurring profile). A POST whose form and lines are valid is
+    `save()`d (a service's complaint shows beside its field) and redirects with a message;
+    anything else renders `template` with `form` and `formset`, as a 400 when it has errors."""
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            saved = save()
+        except (ApplicationError, ValidationError) as error:
+            add_service_error(form, error, formset)
+        else:
+            messages.success(request, success_message)
+            return redirect(success_url(saved))
+    has_errors = bool(form.errors) or any(formset.errors) or bool(formset.non_form_errors())
+    return render(
+        request,
+        template,
+        {**context, "form": form, "formset": formset},
+        status=400 if has_errors else 200,
+    )

@@ -235,12 +235,16 @@ class ReceivableOut(Schema):
     overdue_count: int
 
 
-class LineIn(Schema):
+# The fields of a priced line as every document takes them (a quote's lines are just these).
+class PricedLineIn(Schema):
     description: Description
     quantity: Quantity
     unit: Unit = "hours"
     unit_price: Price
     tax_rate: TaxRate = Decimal("0")
+
+
+class LineIn(PricedLineIn):
     project_id: UUID | None = None
 
 

@@ -5,21 +5,24 @@ invoicing services and show a service's complaint beside the field it is about."
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.http import HttpRequest
 
 from solodesk.accounts.models import Workspace
 from solodesk.clients.models import Client
 from solodesk.clients.selectors import client_choices_including
-from solodesk.core.exceptions import ApplicationError
 from solodesk.invoicing.models import Invoice, InvoiceLine, Payment
+from solodesk.invoicing.services import DRAFT_FIELDS
 from solodesk.projects.models import Project
 from solodesk.projects.selectors import project_choices
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# What a line of any document holds, as the line form, its initial rows and the services name it.
+LINE_FIELDS = ("description", "quantity", "unit", "unit_price", "tax_rate")
 GROUPING_CHOICES = [
     ("project", "One line per project"),
     ("project_day", "One line per project and day"),
@@ -27,42 +30,12 @@ GROUPING_CHOICES = [
 ]
 
 
-def add_service_error(
-    form: forms.BaseForm,
-    error: ApplicationError | ValidationError,
-    formset: forms.BaseFormSet | None = None,
-) -> None:
-    """Show a service's complaint beside the field it names, else at the top of the form;
-    complaints about `lines` go above the formset of lines when there is one."""
-    if formset is not None and isinstance(error, ApplicationError) and "lines" in error.errors:
-        formset.non_form_errors().extend(error.errors["lines"])
-        rest = {field: msgs for field, msgs in error.errors.items() if field != "lines"}
-        if not rest:
-            return
-        error = ApplicationError(error.message, errors=rest)
-    items: list[tuple[str | None, list[str]]]
-    if isinstance(error, ValidationError):
-        if hasattr(error, "error_dict"):
-            items = list(error.message_dict.items())
-        else:
-            items = [(None, list(error.messages))]
-    else:
-        items = list(error.errors.items()) or [(None, [error.message])]
-    for field, messages in items:
-        for message in messages:
-            form.add_error(field if field and field in form.fields else None, message)
-
-
-class InvoiceForm(forms.Form):
-    """The draft's header. `client` only when creating: a draft keeps its client."""
+class DocumentHeaderForm(forms.Form):
+    """What the headers of a draft invoice, a quote and a recurring profile share: the
+    client (only when creating: a document keeps its client), the discount and the notes.
+    A subclass adds its own fields and lists them in `field_order` (they come first)."""
 
     client = forms.ModelChoiceField(queryset=Client.objects.none(), to_field_name="public_id")
-    issue_date = forms.DateField(
-        required=False, widget=DATE_INPUT, help_text="Leave empty to use the day you issue it."
-    )
-    due_date = forms.DateField(
-        required=False, widget=DATE_INPUT, help_text="Leave empty for the client's payment terms."
-    )
     discount_type = forms.ChoiceField(
         choices=Invoice.DiscountType.choices, initial=Invoice.DiscountType.NONE
     )
@@ -73,7 +46,6 @@ class InvoiceForm(forms.Form):
         initial=Decimal("0"),
         required=False,
         widget=forms.NumberInput(attrs={"min": 0, "step": "0.01"}),
-        help_text="A percentage or an amount, as chosen above.",
     )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -86,8 +58,40 @@ class InvoiceForm(forms.Form):
         else:
             del self.fields["client"]
 
+    # The document's own fields the form edits, as its model and services name them.
+    document_fields: tuple[str, ...] = ("discount_type", "discount_value", "notes")
+
+    @classmethod
+    def initial_from(cls, document: Any) -> dict[str, Any]:
+        """The form's initial values for editing `document`."""
+        return {name: getattr(document, name) for name in cls.document_fields}
+
     def clean_discount_value(self) -> Decimal:
         return self.cleaned_data.get("discount_value") or Decimal("0")
+
+    def service_fields(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.document_fields}
+
+
+HeaderForm = TypeVar("HeaderForm", bound=DocumentHeaderForm)
+
+
+class InvoiceForm(DocumentHeaderForm):
+    """The draft's header. `client` only when creating: a draft keeps its client."""
+
+    field_order = ["client", "issue_date", "due_date"]
+    document_fields = DRAFT_FIELDS
+
+    issue_date = forms.DateField(
+        required=False, widget=DATE_INPUT, help_text="Leave empty to use the day you issue it."
+    )
+    due_date = forms.DateField(
+        required=False, widget=DATE_INPUT, help_text="Leave empty for the client's payment terms."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["discount_value"].help_text = "A percentage or an amount, as chosen above."
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -100,12 +104,6 @@ class InvoiceForm(forms.Form):
         ):
             self.add_error("discount_value", "A percentage cannot be more than 100.")
         return data
-
-    def service_fields(self) -> dict[str, Any]:
-        return {
-            name: self.cleaned_data[name]
-            for name in ("issue_date", "due_date", "discount_type", "discount_value", "notes")
-        }
 
 
 class LineForm(forms.Form):
@@ -150,9 +148,13 @@ class LineForm(forms.Form):
 
 
 class BaseLineFormSet(forms.BaseFormSet):
+    # A recurring profile that bills time may have no lines (its service says so when there
+    # is nothing to bill at all); every other document needs one.
+    lines_required = True
+
     def clean(self) -> None:
         super().clean()
-        if any(self.errors):
+        if any(self.errors) or not self.lines_required:
             return
         if not self.line_dicts():
             raise ValidationError("Add at least one line.")
@@ -169,10 +171,7 @@ class BaseLineFormSet(forms.BaseFormSet):
             data = form.cleaned_data
             if not data:
                 continue
-            line = {
-                key: data[key]
-                for key in ("description", "quantity", "unit", "unit_price", "tax_rate")
-            }
+            line = {key: data[key] for key in LINE_FIELDS}
             if data.get("line_id"):
                 line["public_id"] = data["line_id"]
             lines.append(line)
@@ -185,33 +184,75 @@ LineFormSet = forms.formset_factory(
 
 
 def line_formset(
-    data: Any = None, *, initial: list[dict[str, Any]] | None = None
+    data: Any = None, *, initial: list[dict[str, Any]] | None = None, lines_required: bool = True
 ) -> BaseLineFormSet:
-    return LineFormSet(data, prefix="lines", initial=initial)  # type: ignore[return-value]
+    """The lines of a draft invoice, a quote or a recurring profile (prefix "lines")."""
+    formset: BaseLineFormSet = LineFormSet(  # type: ignore[assignment]
+        data, prefix="lines", initial=initial
+    )
+    formset.lines_required = lines_required
+    return formset
 
 
-def line_initial(invoice: Invoice) -> list[dict[str, Any]]:
-    return [
-        {
-            "line_id": line.public_id,
-            "description": line.description,
-            "quantity": line.quantity,
-            "unit": line.unit,
-            "unit_price": line.unit_price,
-            "tax_rate": line.tax_rate,
-        }
-        for line in invoice.lines.all()
-    ]
+def line_initial(document: Any, *, with_ids: bool = True) -> list[dict[str, Any]]:
+    """The formset's rows for a document's `lines` (an invoice's, a quote's or a recurring
+    profile's). `with_ids`: each row carries its line's id, so that saving keeps the line."""
+    rows = []
+    for line in document.lines.all():
+        row: dict[str, Any] = {"line_id": line.public_id} if with_ids else {}
+        rows.append(row | {name: getattr(line, name) for name in LINE_FIELDS})
+    return rows
+
+
+def document_forms(
+    request: HttpRequest,
+    form_class: type[HeaderForm],
+    document: Any,
+    *,
+    workspace: Workspace,
+    lines_required: bool = True,
+    line_ids: bool = True,
+) -> tuple[HeaderForm, BaseLineFormSet]:
+    """The header form and the line formset of the page that creates a document (`document`
+    None: the client preselected from `?client=`) or edits one, bound on a POST."""
+    if request.method == "POST":
+        return (
+            form_class(request.POST, workspace=workspace, with_client=document is None),
+            line_formset(request.POST, lines_required=lines_required),
+        )
+    if document is None:
+        return (
+            form_class(workspace=workspace, initial={"client": request.GET.get("client")}),
+            line_formset(lines_required=lines_required),
+        )
+    return (
+        form_class(
+            workspace=workspace, with_client=False, initial=form_class.initial_from(document)
+        ),
+        line_formset(
+            initial=line_initial(document, with_ids=line_ids), lines_required=lines_required
+        ),
+    )
+
+
+class ClientProjectsField(forms.ModelMultipleChoiceField):
+    """Projects to bill time from, by public id, each shown as "Client · Project"; the form
+    sets the queryset to the workspace's `project_choices`. Empty means all of them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            queryset=Project.objects.none(), to_field_name="public_id", required=False, **kwargs
+        )
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.client.name} · {obj.name}"
 
 
 class FromTimeForm(forms.Form):
     client = forms.ModelChoiceField(queryset=Client.objects.none(), to_field_name="public_id")
     date_from = forms.DateField(required=False, widget=DATE_INPUT, label="From")
     date_to = forms.DateField(required=False, widget=DATE_INPUT, label="To")
-    projects = forms.ModelMultipleChoiceField(
-        queryset=Project.objects.none(),
-        to_field_name="public_id",
-        required=False,
+    projects = ClientProjectsField(
         help_text="Leave empty for all the client's projects.",
         widget=forms.SelectMultiple(attrs={"size": 6}),
     )
@@ -235,9 +276,6 @@ class FromTimeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["client"].queryset = client_choices_including(workspace=workspace)  # type: ignore[attr-defined]
         self.fields["projects"].queryset = project_choices(workspace=workspace)  # type: ignore[attr-defined]
-        self.fields["projects"].label_from_instance = (  # type: ignore[attr-defined]
-            lambda project: f"{project.client.name} · {project.name}"
-        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -22,7 +22,7 @@ from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_page
 from solodesk.core.exceptions import ApplicationError
-from solodesk.core.web import service_error_messages
+from solodesk.core.web import add_service_error, form_with_lines_page, service_error_messages
 from solodesk.invoicing import pdf, selectors, sending, services
 from solodesk.invoicing.calculation import TaxGroup, document_totals
 from solodesk.invoicing.forms import (
@@ -32,9 +32,7 @@ from solodesk.invoicing.forms import (
     PaymentForm,
     SendForm,
     VoidForm,
-    add_service_error,
-    line_formset,
-    line_initial,
+    document_forms,
 )
 from solodesk.invoicing.models import Invoice
 from solodesk.prompts.selectors import prompt_list_for_user
@@ -114,56 +112,33 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 
 def _draft_form_page(request: HttpRequest, invoice: Invoice | None) -> HttpResponse:
     workspace = _workspace(request)
-    is_new = invoice is None
-    if request.method == "POST":
-        form = InvoiceForm(request.POST, workspace=workspace, with_client=is_new)
-        formset = line_formset(request.POST)
-        if form.is_valid() and formset.is_valid():
-            try:
-                if invoice is None:
-                    saved = services.invoice_create_draft(
-                        workspace=workspace,
-                        user=_user(request),
-                        client=form.cleaned_data["client"],
-                        lines=formset.line_dicts(),
-                        **form.service_fields(),
-                    )
-                else:
-                    saved = services.invoice_update_draft(
-                        invoice=invoice,
-                        user=_user(request),
-                        lines=_keep_projects(invoice, formset.line_dicts()),
-                        **form.service_fields(),
-                    )
-            except (ApplicationError, ValidationError) as error:
-                add_service_error(form, error, formset)
-            else:
-                messages.success(request, "Draft saved." if not is_new else "Draft created.")
-                return redirect(_detail_url(saved))
-    elif invoice is None:
-        form = InvoiceForm(
-            workspace=workspace, with_client=True, initial={"client": request.GET.get("client")}
+    form, formset = document_forms(request, InvoiceForm, invoice, workspace=workspace)
+
+    def save() -> Invoice:
+        if invoice is None:
+            return services.invoice_create_draft(
+                workspace=workspace,
+                user=_user(request),
+                client=form.cleaned_data["client"],
+                lines=formset.line_dicts(),
+                **form.service_fields(),
+            )
+        return services.invoice_update_draft(
+            invoice=invoice,
+            user=_user(request),
+            lines=_keep_projects(invoice, formset.line_dicts()),
+            **form.service_fields(),
         )
-        formset = line_formset()
-    else:
-        form = InvoiceForm(
-            workspace=workspace,
-            with_client=False,
-            initial={
-                "issue_date": invoice.issue_date,
-                "due_date": invoice.due_date,
-                "discount_type": invoice.discount_type,
-                "discount_value": invoice.discount_value,
-                "notes": invoice.notes,
-            },
-        )
-        formset = line_formset(initial=line_initial(invoice))
-    has_errors = bool(form.errors) or any(formset.errors) or bool(formset.non_form_errors())
-    return render(
+
+    return form_with_lines_page(
         request,
-        "invoicing/invoice_form.html",
-        {"nav": "invoices", "form": form, "formset": formset, "invoice": invoice},
-        status=400 if has_errors else 200,
+        form=form,
+        formset=formset,
+        save=save,
+        success_url=_detail_url,
+        success_message="Draft created." if invoice is None else "Draft saved.",
+        template="invoicing/invoice_form.html",
+        context={"nav": "invoices", "invoice": invoice},
     )
 
 

@@ -6,7 +6,7 @@ quote past its valid-until day."""
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from django.db.models import QuerySet
@@ -15,7 +15,6 @@ from django.shortcuts import get_object_or_404
 from ninja import Body, Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
-from pydantic import PlainSerializer, StringConstraints, WithJsonSchema
 
 from solodesk.accounts.models import Workspace
 from solodesk.accounts.workspace import request_user as _user
@@ -23,36 +22,18 @@ from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.clients.models import Client
 from solodesk.clients.selectors import client_get
 from solodesk.core.api import DecimalString, IsoDatetime, omittable, referenced
+from solodesk.invoicing.api import Price, PricedLineIn, QuantityString
 from solodesk.quotes import selectors, services
 from solodesk.quotes.models import Quote, QuoteActivity, QuoteLine
 
 router = Router(tags=["quotes"])
 
-
-def _format_quantity(value: Decimal) -> str:
-    text = f"{Decimal(value):.3f}"
-    return text[:-1] if text.endswith("0") else text
-
-
-QuantityString = Annotated[
-    Decimal,
-    PlainSerializer(_format_quantity, return_type=str),
-    WithJsonSchema({"type": "string", "format": "decimal", "examples": ["2.50", "2.375"]}),
-]
-
 if TYPE_CHECKING:
     StatusFilter = str
-    Unit = str
     DiscountType = str
 else:
     StatusFilter = Literal[tuple(Quote.DISPLAY_STATUSES)]
-    Unit = Literal[tuple(QuoteLine.Unit.values)]
     DiscountType = Literal[tuple(Quote.DiscountType.values)]
-
-Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Quantity = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=3)]
-Price = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
-TaxRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 
 
 # --- Schemas ------------------------------------------------------------------------------
@@ -155,12 +136,9 @@ class QuoteOut(QuoteSummaryOut):
         return list(quote.activities.all())
 
 
-class QuoteLineIn(Schema):
-    description: Description
-    quantity: Quantity
-    unit: Unit = "hours"
-    unit_price: Price
-    tax_rate: TaxRate = Decimal("0")
+class QuoteLineIn(PricedLineIn):
+    # Invoicing's line fields (a quote line has no project), under its own schema name.
+    pass
 
 
 class QuoteFilterIn(Schema):

@@ -18,16 +18,10 @@ from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_page
 from solodesk.core.exceptions import ApplicationError
-from solodesk.core.web import service_error_messages
+from solodesk.core.web import form_with_lines_page, service_error_messages
+from solodesk.invoicing.forms import document_forms
 from solodesk.quotes import pdf, selectors, services
-from solodesk.quotes.forms import (
-    ConvertForm,
-    QuoteForm,
-    SendForm,
-    add_service_error,
-    line_formset,
-    quote_line_initial,
-)
+from solodesk.quotes.forms import ConvertForm, QuoteForm, SendForm
 from solodesk.quotes.models import Quote
 
 PAGE_SIZE = 50
@@ -71,54 +65,30 @@ def quote_list(request: HttpRequest) -> HttpResponse:
 
 def _draft_form_page(request: HttpRequest, quote: Quote | None) -> HttpResponse:
     workspace = _workspace(request)
-    is_new = quote is None
-    if request.method == "POST":
-        form = QuoteForm(request.POST, workspace=workspace, with_client=is_new)
-        formset = line_formset(request.POST)
-        if form.is_valid() and formset.is_valid():
-            try:
-                if quote is None:
-                    saved = services.quote_create_draft(
-                        workspace=workspace,
-                        user=_user(request),
-                        client=form.cleaned_data["client"],
-                        lines=formset.line_dicts(),
-                        **form.service_fields(),
-                    )
-                else:
-                    saved = services.quote_update_draft(
-                        quote=quote,
-                        user=_user(request),
-                        lines=formset.line_dicts(),
-                        **form.service_fields(),
-                    )
-            except (ApplicationError, ValidationError) as error:
-                add_service_error(form, error, formset)
-            else:
-                messages.success(request, "Draft created." if is_new else "Draft saved.")
-                return redirect(_detail_url(saved))
-    elif quote is None:
-        form = QuoteForm(workspace=workspace, initial={"client": request.GET.get("client")})
-        formset = line_formset()
-    else:
-        form = QuoteForm(
-            workspace=workspace,
-            with_client=False,
-            initial={
-                "issue_date": quote.issue_date,
-                "valid_until": quote.valid_until,
-                "discount_type": quote.discount_type,
-                "discount_value": quote.discount_value,
-                "notes": quote.notes,
-            },
+    form, formset = document_forms(request, QuoteForm, quote, workspace=workspace)
+
+    def save() -> Quote:
+        if quote is None:
+            return services.quote_create_draft(
+                workspace=workspace,
+                user=_user(request),
+                client=form.cleaned_data["client"],
+                lines=formset.line_dicts(),
+                **form.service_fields(),
+            )
+        return services.quote_update_draft(
+            quote=quote, user=_user(request), lines=formset.line_dicts(), **form.service_fields()
         )
-        formset = line_formset(initial=quote_line_initial(quote))
-    has_errors = bool(form.errors) or any(formset.errors) or bool(formset.non_form_errors())
-    return render(
+
+    return form_with_lines_page(
         request,
-        "quotes/quote_form.html",
-        {"nav": "quotes", "form": form, "formset": formset, "quote": quote},
-        status=400 if has_errors else 200,
+        form=form,
+        formset=formset,
+        save=save,
+        success_url=_detail_url,
+        success_message="Draft created." if quote is None else "Draft saved.",
+        template="quotes/quote_form.html",
+        context={"nav": "quotes", "quote": quote},
     )
 
 

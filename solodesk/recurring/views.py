@@ -18,15 +18,10 @@ from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_page
 from solodesk.core.exceptions import ApplicationError
-from solodesk.core.web import service_error_messages
-from solodesk.invoicing.forms import add_service_error
+from solodesk.core.web import form_with_lines_page, service_error_messages
+from solodesk.invoicing.forms import document_forms
 from solodesk.recurring import selectors, services
-from solodesk.recurring.forms import (
-    RecurringProfileForm,
-    profile_initial,
-    profile_line_formset,
-    profile_line_initial,
-)
+from solodesk.recurring.forms import RecurringProfileForm
 from solodesk.recurring.models import RecurringProfile
 
 
@@ -51,50 +46,43 @@ def profile_list(request: HttpRequest) -> HttpResponse:
 
 def _form_page(request: HttpRequest, profile: RecurringProfile | None) -> HttpResponse:
     workspace = _workspace(request)
-    is_new = profile is None
-    if request.method == "POST":
-        form = RecurringProfileForm(request.POST, workspace=workspace, with_client=is_new)
-        formset = profile_line_formset(request.POST)
-        if form.is_valid() and formset.is_valid():
-            try:
-                if profile is None:
-                    saved = services.recurring_profile_create(
-                        workspace=workspace,
-                        user=_user(request),
-                        client=form.cleaned_data["client"],
-                        lines=formset.line_dicts(),
-                        projects=form.cleaned_data["projects"],
-                        **form.service_fields(),
-                    )
-                else:
-                    saved = services.recurring_profile_update(
-                        profile=profile,
-                        user=_user(request),
-                        lines=formset.line_dicts(),
-                        projects=form.cleaned_data["projects"],
-                        **form.service_fields(),
-                    )
-            except (ApplicationError, ValidationError) as error:
-                add_service_error(form, error, formset)
-            else:
-                messages.success(request, "Profile saved." if not is_new else "Profile created.")
-                return redirect(_detail_url(saved))
-    elif profile is None:
-        form = RecurringProfileForm(
-            workspace=workspace, initial={"client": request.GET.get("client")}
-        )
-        formset = profile_line_formset()
-    else:
-        form = RecurringProfileForm(
-            workspace=workspace, with_client=False, initial=profile_initial(profile)
-        )
-        formset = profile_line_formset(initial=profile_line_initial(profile))
-    has_errors = bool(form.errors) or any(formset.errors) or bool(formset.non_form_errors())
-    return render(
+    # A profile billing time may have no lines; its rows carry no line ids.
+    form, formset = document_forms(
         request,
-        "recurring/profile_form.html",
-        {"nav": "recurring", "form": form, "formset": formset, "profile": profile},
-        status=400 if has_errors else 200,
+        RecurringProfileForm,
+        profile,
+        workspace=workspace,
+        lines_required=False,
+        line_ids=False,
+    )
+
+    def save() -> RecurringProfile:
+        if profile is None:
+            return services.recurring_profile_create(
+                workspace=workspace,
+                user=_user(request),
+                client=form.cleaned_data["client"],
+                lines=formset.line_dicts(),
+                projects=form.cleaned_data["projects"],
+                **form.service_fields(),
+            )
+        return services.recurring_profile_update(
+            profile=profile,
+            user=_user(request),
+            lines=formset.line_dicts(),
+            projects=form.cleaned_data["projects"],
+            **form.service_fields(),
+        )
+
+    return form_with_lines_page(
+        request,
+        form=form,
+        formset=formset,
+        save=save,
+        success_url=_detail_url,
+        success_message="Profile created." if profile is None else "Profile saved.",
+        template="recurring/profile_form.html",
+        context={"nav": "recurring", "profile": profile},
     )
 
 
