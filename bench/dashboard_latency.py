@@ -81,6 +81,7 @@ def seed(entries: int, invoices: int) -> None:
     from solodesk.invoicing.models import Invoice, Payment
     from solodesk.projects.models import Project
     from solodesk.timetracking.models import RunningTimer, TimeEntry
+    from solodesk.timetracking.services import time_entry_days_rebuild
 
     rng = random.Random(5)
     now = timezone.now()
@@ -149,6 +150,8 @@ def seed(entries: int, invoices: int) -> None:
             TimeEntry.objects.bulk_create(batch)
             batch = []
     TimeEntry.objects.bulk_create(batch)
+    # bulk_create bypasses the services: count the daily totals as the migration does.
+    time_entry_days_rebuild(workspace=workspace)
 
     today = now.date()
     rows: list[Invoice] = []

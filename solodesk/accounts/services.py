@@ -95,10 +95,16 @@ def workspace_update(*, workspace: Workspace, **fields: Any) -> Workspace:
                 errors[field] = [problem]
     if errors:
         raise ApplicationError("Please correct the number formats.", errors=errors)
+    time_zone_before = workspace.time_zone
     for field, value in fields.items():
         setattr(workspace, field, value)
     workspace.full_clean(validate_unique=False)
     workspace.save()
+    if workspace.time_zone != time_zone_before:
+        # The daily time totals are per local day: recount them in the new time zone.
+        from solodesk.timetracking.services import time_entry_days_rebuild
+
+        time_entry_days_rebuild(workspace=workspace)
     return workspace
 
 

@@ -3,9 +3,9 @@ No JavaScript, no library; the SVG scales with its container (viewBox + width 10
 reads on a 375 px phone, and every chart carries a title, a description and its values as a
 table for screen readers and small screens.
 
-The markup is built here with format_html (every value escaped) rather than in a template
-loop: a chart is ~30 elements, and a template loop over them cost the dashboard ~1 ms per
-chart; this costs ~0.1 ms. The figure around it is `dashboard/_bar_chart.html`."""
+The markup is built here (every text escaped) rather than in a template loop: a chart is
+~40 elements, and a template loop over them cost the dashboard ~1 ms per chart; joined
+strings cost ~0.2 ms. The figure around it is `dashboard/_bar_chart.html`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 WIDTH = 360
 HEIGHT = 180
@@ -137,68 +137,48 @@ def _number(value: float) -> str:
 
 
 def chart_svg(chart: BarChart) -> SafeString:
-    """The chart as an accessible <svg>: role img, labelled by its <title> and <desc>."""
-    bars = format_html_join(
-        "",
-        '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>',
-        (
-            (
-                bar.css_class,
-                _number(bar.x),
-                _number(bar.y),
-                _number(bar.width),
-                _number(bar.height),
-                bar.title,
-            )
-            for bar in chart.bars
-        ),
+    """The chart as an accessible <svg>: role img, labelled by its <title> and <desc>.
+    Every text is escaped (`conditional_escape`, as format_html does); the numbers are
+    formatted here. Joined as plain strings: ~0.2 ms per chart, where format_html_join
+    over the same ~40 elements took ~0.5 ms."""
+    esc = conditional_escape
+    bars = "".join(
+        f'<rect class="{esc(bar.css_class)}" x="{_number(bar.x)}" y="{_number(bar.y)}" '
+        f'width="{_number(bar.width)}" height="{_number(bar.height)}">'
+        f"<title>{esc(bar.title)}</title></rect>"
+        for bar in chart.bars
     )
-    labels = format_html_join(
-        "",
-        '<text class="label" x="{}" y="{}" text-anchor="middle">{}</text>',
-        ((_number(label.x), chart.height - 5, label.text) for label in chart.labels),
+    label_y = chart.height - 5
+    labels = "".join(
+        f'<text class="label" x="{_number(label.x)}" y="{label_y}" text-anchor="middle">'
+        f"{esc(label.text)}</text>"
+        for label in chart.labels
     )
-    return format_html(
-        '<svg viewBox="0 0 {w} {h}" width="100%" role="img" '
-        'aria-labelledby="{key}-title {key}-desc">'
-        '<title id="{key}-title">{title}</title><desc id="{key}-desc">{desc}</desc>'
-        '<line class="grid" x1="0" x2="{w}" y1="{top}" y2="{top}"></line>'
-        '<text class="scale" x="0" y="{scale_y}">{scale}</text>'
-        '<line class="axis" x1="0" x2="{w}" y1="{base}" y2="{base}"></line>'
-        "{bars}{labels}</svg>",
-        w=chart.width,
-        h=chart.height,
-        key=chart.key,
-        title=chart.title,
-        desc=chart.description,
-        top=_number(chart.top),
-        scale_y=_number(chart.top - 3),
-        scale=chart.scale_label,
-        base=_number(chart.baseline),
-        bars=bars,
-        labels=labels,
+    key, w, h = esc(chart.key), chart.width, chart.height  # w, h: integers
+    top, base = _number(chart.top), _number(chart.baseline)
+    return mark_safe(  # noqa: S308 (every interpolated text is escaped above)
+        f'<svg viewBox="0 0 {w} {h}" width="100%" role="img" '
+        f'aria-labelledby="{key}-title {key}-desc">'
+        f'<title id="{key}-title">{esc(chart.title)}</title>'
+        f'<desc id="{key}-desc">{esc(chart.description)}</desc>'
+        f'<line class="grid" x1="0" x2="{w}" y1="{top}" y2="{top}"></line>'
+        f'<text class="scale" x="0" y="{_number(chart.top - 3)}">{esc(chart.scale_label)}</text>'
+        f'<line class="axis" x1="0" x2="{w}" y1="{base}" y2="{base}"></line>'
+        f"{bars}{labels}</svg>"
     )
 
 
 def chart_table(chart: BarChart) -> SafeString:
     """The same values as a table (the fallback for screen readers and small screens)."""
-    head = format_html_join(
-        "", '<th class="num">{}</th>', ((one.name.capitalize(),) for one in chart.series)
+    esc = conditional_escape
+    head = "".join(f'<th class="num">{esc(one.name.capitalize())}</th>' for one in chart.series)
+    rows = "".join(
+        f"<tr><td>{esc(row.label)}</td>"
+        + "".join(f'<td class="num">{esc(value)}</td>' for value in row.values)
+        + "</tr>"
+        for row in chart.table
     )
-    rows = format_html_join(
-        "",
-        "<tr><td>{}</td>{}</tr>",
-        (
-            (
-                row.label,
-                format_html_join("", '<td class="num">{}</td>', ((v,) for v in row.values)),
-            )
-            for row in chart.table
-        ),
-    )
-    return format_html(
-        '<div class="table-wrap"><table><thead><tr><th>Month</th>{}</tr></thead>'
-        "<tbody>{}</tbody></table></div>",
-        head,
-        rows,
+    return mark_safe(  # noqa: S308 (every interpolated text is escaped above)
+        '<div class="table-wrap"><table><thead><tr><th>Month</th>'
+        f"{head}</tr></thead><tbody>{rows}</tbody></table></div>"
     )

@@ -5,9 +5,8 @@ Queries (after the request's session, user + running timer, membership + workspa
 1. quick starts: the user's five most recently used projects (per project, a correlated
    subquery for the user's newest entry on it, served by the (project, started_at) index:
    the cost follows the number of projects, not of entries);
-2. time: one GROUP BY month (a CASE over local month bounds) over the index range of the
-   last 12 months of the workspace's entries, with the user's today / this-week totals as
-   filtered sums (SUM … FILTER) in the same rows;
+2. time: the daily totals (timetracking.TimeEntryDay: per user and local day) of the last
+   12 months, added up per month, and the user's today / this-week, in Python;
 3. unbilled: one GROUP BY project over the unbilled billable entries (raw seconds and the
    per-entry rounded sums for the project's rounding step), priced in Python per project;
 4. receivables: `invoicing.selectors.invoice_receivables` (one GROUP BY currency);
@@ -47,7 +46,7 @@ from solodesk.invoicing.models import Invoice, Payment
 from solodesk.invoicing.selectors import invoice_receivables
 from solodesk.invoicing.services import hours_from_seconds, rounding_rule_for
 from solodesk.projects.models import Project
-from solodesk.timetracking.models import TimeEntry
+from solodesk.timetracking.models import TimeEntry, TimeEntryDay
 
 MONTHS = 12
 QUICK_STARTS = 5
@@ -72,10 +71,6 @@ def months_back(day: dt.date, count: int) -> dt.date:
 def month_series(today: dt.date, count: int = MONTHS) -> list[dt.date]:
     """The first days of the last `count` months, oldest first, this month last."""
     return [months_back(today, offset) for offset in range(count - 1, -1, -1)]
-
-
-def _local_midnight(workspace: Workspace, day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=workspace.tzinfo)
 
 
 # --- quick starts ---------------------------------------------------------------------------
@@ -128,75 +123,48 @@ class MonthHours:
     billable_seconds: int
 
 
-def _month_bounds(workspace: Workspace, today: dt.date) -> list[dt.datetime]:
-    """Local midnights of the first day of each of the last 12 months, and of next month:
-    13 bounds for 12 half-open ranges (so a DST change inside a month is handled)."""
-    firsts = [*month_series(today), months_back(today, -1)]
-    return [_local_midnight(workspace, first) for first in firsts]
-
-
 def dashboard_hours(
     *, workspace: Workspace, user: User, today: dt.date
 ) -> tuple[HoursTotals, list[MonthHours]]:
-    """The user's hours today and this week (Monday to Sunday), billable or not, and the
-    workspace's hours per month over the last 12 months, in the workspace's time zone.
+    """The user's hours today and this week (Monday to today), billable or not, and the
+    workspace's hours per month over the last 12 months, in the workspace's time zone (an
+    entry counts on the local day it started).
 
-    One GROUP BY over the index range of the 12-month window. Each entry's month is a
-    CASE over local month bounds computed here (native comparisons: no per-row time-zone
-    conversion, which on SQLite is a Python function called for every row, and which a
-    DST change inside a month cannot get wrong). Today and this week fall inside the
-    window, so their totals are filtered sums (SUM … FILTER) in the same rows, added up
-    across months here. Measured on PostgreSQL at 25,000 entries in the window: about 3×
-    faster than 24 filtered sums in one row, and 2× faster than date_trunc AT TIME ZONE."""
-    bounds = _month_bounds(workspace, today)
-    day_start = _local_midnight(workspace, today)
-    day_end = _local_midnight(workspace, today + dt.timedelta(days=1))
-    week_start = _local_midnight(workspace, today - dt.timedelta(days=today.weekday()))
-    mine_today = Q(user=user, started_at__gte=day_start, started_at__lt=day_end)
-    mine_this_week = Q(user=user, started_at__gte=week_start, started_at__lt=day_end)
-    billable = Q(is_billable=True)
-    bucket = Case(
-        *[When(started_at__lt=bounds[index + 1], then=Value(index)) for index in range(MONTHS)],
-        output_field=IntegerField(),
-    )
-    rows = (
-        TimeEntry.objects.filter(
-            workspace=workspace, started_at__gte=bounds[0], started_at__lt=bounds[-1]
-        )
-        .annotate(bucket=bucket)
-        .values("bucket")
-        .annotate(
-            seconds=Sum("duration_seconds"),
-            billable_seconds=Sum("duration_seconds", filter=billable),
-            today=Sum("duration_seconds", filter=mine_today),
-            today_billable=Sum("duration_seconds", filter=mine_today & billable),
-            week=Sum("duration_seconds", filter=mine_this_week),
-            week_billable=Sum("duration_seconds", filter=mine_this_week & billable),
-        )
-        .order_by()
-    )
-    by_bucket: dict[int, dict[str, Any]] = {}
-    totals = {"today": 0, "today_billable": 0, "week": 0, "week_billable": 0}
-    for values in rows:
-        row: dict[str, Any] = dict(values)
-        by_bucket[row["bucket"]] = row
-        for key in totals:
-            totals[key] += row[key] or 0
-    months = [
-        MonthHours(
-            month=month,
-            seconds=(by_bucket.get(index) or {}).get("seconds") or 0,
-            billable_seconds=(by_bucket.get(index) or {}).get("billable_seconds") or 0,
-        )
-        for index, month in enumerate(month_series(today))
-    ]
+    One query over the daily totals (`timetracking.TimeEntryDay`, kept by the time
+    tracking services in the same transaction as the entries, decision 0004): at most one
+    row per user and day of the window — a few hundred rows whatever the number of entries
+    — added up here. (Aggregating the ~25,000 entries of a busy year instead took 6–9 ms
+    on PostgreSQL.)"""
+    months = month_series(today)
+    next_month = months_back(today, -1)
+    week_start = today - dt.timedelta(days=today.weekday())
+    index_of = {month: index for index, month in enumerate(months)}
+    seconds = [0] * MONTHS
+    billable = [0] * MONTHS
+    totals = [0, 0, 0, 0]  # today, today billable, week, week billable
+    rows = TimeEntryDay.objects.filter(
+        workspace=workspace, day__gte=months[0], day__lt=next_month
+    ).values_list("user_id", "day", "seconds", "billable_seconds")
+    for user_id, day, day_seconds, day_billable in rows:
+        index = index_of[day.replace(day=1)]
+        seconds[index] += day_seconds
+        billable[index] += day_billable
+        if user_id == user.pk and week_start <= day <= today:
+            totals[2] += day_seconds
+            totals[3] += day_billable
+            if day == today:
+                totals[0] += day_seconds
+                totals[1] += day_billable
     hours = HoursTotals(
-        today_seconds=totals["today"],
-        today_billable_seconds=totals["today_billable"],
-        week_seconds=totals["week"],
-        week_billable_seconds=totals["week_billable"],
+        today_seconds=totals[0],
+        today_billable_seconds=totals[1],
+        week_seconds=totals[2],
+        week_billable_seconds=totals[3],
     )
-    return hours, months
+    return hours, [
+        MonthHours(month=month, seconds=seconds[index], billable_seconds=billable[index])
+        for index, month in enumerate(months)
+    ]
 
 
 # --- unbilled time --------------------------------------------------------------------------

@@ -77,8 +77,8 @@ def _charts(summary: DashboardSummary) -> tuple[list[BarChart], BarChart]:
 @workspace_page
 def home(request: HttpRequest) -> HttpResponse:
     # Queries (9 + the prompts'): session, user (+ running timer, project, client),
-    # membership (+ workspace), the quick-start projects (+ clients), hours (one GROUP BY
-    # month), unbilled time (one GROUP BY project), receivables (one GROUP BY currency),
+    # membership (+ workspace), the quick-start projects (+ clients), hours (the daily
+    # totals of 12 months), unbilled time (one GROUP BY project), receivables (one GROUP BY currency),
     # revenue (invoiced UNION ALL paid), and, for owners, the scheduler's heartbeat.
     workspace = request_workspace(request)
     user = request_user(request)

@@ -98,6 +98,15 @@ class TimeEntryFactory(factory.django.DjangoModelFactory):
     description = factory.Sequence(lambda n: f"Work item {n}")
     is_billable = True
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # As the services do: the entry's day totals (TimeEntryDay) follow it.
+        from solodesk.timetracking.services import time_entry_days_apply
+
+        entry = super()._create(model_class, *args, **kwargs)
+        time_entry_days_apply(tzinfo=entry.workspace.tzinfo, added=[entry])
+        return entry
+
 
 class RunningTimerFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.db import transaction
 
 from solodesk.timetracking.models import RunningTimer, Tag, TimeEntry
+from solodesk.timetracking.services import time_entry_days_apply
 
 
 @admin.register(Tag)
@@ -30,6 +32,19 @@ class TimeEntryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    # Deleting keeps the daily totals (TimeEntryDay) equal to the entries.
+    def delete_model(self, request, obj) -> None:
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            time_entry_days_apply(tzinfo=obj.workspace.tzinfo, removed=[obj])
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            entries = list(queryset.select_related("workspace"))
+            super().delete_queryset(request, queryset)
+            for entry in entries:
+                time_entry_days_apply(tzinfo=entry.workspace.tzinfo, removed=[entry])
 
 
 @admin.register(RunningTimer)

@@ -113,3 +113,31 @@ class RunningTimer(BaseModel):
 
     def __str__(self) -> str:
         return f"Timer of {self.user_id} since {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class TimeEntryDay(models.Model):
+    """Derived totals: per workspace, user and local day (the workspace's time zone, by the
+    entry's start), the seconds tracked and the billable ones. Written by the services in
+    the transaction that creates, changes or deletes an entry (an upsert adding the
+    difference), so "hours per month" reads a few hundred rows instead of every entry
+    (decision 0004). Rebuilt from the entries by `time_entry_days_rebuild` (the migration
+    that adds it, a change of the workspace's time zone, `bench/` seeds)."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="time_entry_days"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_entry_days"
+    )
+    day = models.DateField()
+    entries = models.IntegerField(default=0)
+    seconds = models.BigIntegerField(default=0)
+    billable_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "day", "user"], name="entry_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} {self.user_id} {self.day}: {self.seconds}s"

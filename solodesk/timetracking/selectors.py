@@ -88,9 +88,11 @@ def time_entry_list(
 
 
 def time_entry_get(*, workspace: Workspace, public_id: UUID | str) -> TimeEntry:
-    return get_object_or_404(
+    entry = get_object_or_404(
         _with_relations(TimeEntry.objects.all()), workspace=workspace, public_id=public_id
     )
+    entry.workspace = workspace  # the caller's: no query when a service reads its time zone
+    return entry
 
 
 def time_entry_list_for_export(

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from solodesk.accounts.models import User, Workspace
@@ -12,7 +13,13 @@ from solodesk.core.exceptions import ApplicationError
 from solodesk.core.models import Job
 from solodesk.core.services import job_create
 from solodesk.projects.models import Project
-from solodesk.timetracking.models import MAX_ENTRY_DURATION, RunningTimer, Tag, TimeEntry
+from solodesk.timetracking.models import (
+    MAX_ENTRY_DURATION,
+    RunningTimer,
+    Tag,
+    TimeEntry,
+    TimeEntryDay,
+)
 from solodesk.webhooks.services import (
     webhook_event_record_timer_started,
     webhook_event_record_timer_stopped,
@@ -21,6 +28,119 @@ from solodesk.webhooks.services import (
 MAX_TAGS = 20
 # An entry given as a date and a duration starts at this local time.
 DEFAULT_START_TIME = dt.time(9, 0)
+
+
+# --- Daily totals (TimeEntryDay, decision 0004) -------------------------------------------
+
+# (workspace id, user id, local day) -> (entries, seconds, billable seconds) to add.
+DayDeltas = dict[tuple[int, int, dt.date], tuple[int, int, int]]
+
+
+@dataclass(frozen=True)
+class EntryShare:
+    """What an entry adds to its day's totals, taken before a change (to subtract it)."""
+
+    workspace_id: int
+    user_id: int
+    started_at: dt.datetime
+    duration_seconds: int
+    is_billable: bool
+
+    @classmethod
+    def of(cls, entry: TimeEntry) -> EntryShare:
+        return cls(
+            entry.workspace_id,
+            entry.user_id,
+            entry.started_at,
+            entry.duration_seconds,
+            entry.is_billable,
+        )
+
+
+def _add_share(deltas: DayDeltas, share: EntryShare, tzinfo: dt.tzinfo, sign: int) -> None:
+    key = (share.workspace_id, share.user_id, share.started_at.astimezone(tzinfo).date())
+    entries, seconds, billable = deltas.get(key, (0, 0, 0))
+    deltas[key] = (
+        entries + sign,
+        seconds + sign * share.duration_seconds,
+        billable + (sign * share.duration_seconds if share.is_billable else 0),
+    )
+
+
+def time_entry_days_apply(
+    *,
+    tzinfo: dt.tzinfo,
+    added: Iterable[TimeEntry | EntryShare] = (),
+    removed: Iterable[TimeEntry | EntryShare] = (),
+) -> None:
+    """Add the `added` entries to their days' totals and take the `removed` ones off, in ONE
+    INSERT … ON CONFLICT DO UPDATE that adds the differences (so concurrent writers to the
+    same day never lose an update). Call it in the transaction that writes the entries;
+    `tzinfo` is the workspace's time zone (the day is the local day of the start)."""
+    deltas: DayDeltas = {}
+    for item in added:
+        _add_share(deltas, item if isinstance(item, EntryShare) else EntryShare.of(item), tzinfo, 1)
+    for item in removed:
+        _add_share(
+            deltas, item if isinstance(item, EntryShare) else EntryShare.of(item), tzinfo, -1
+        )
+    rows = [(key, value) for key, value in deltas.items() if value != (0, 0, 0)]
+    if not rows:
+        return
+    table = connection.ops.quote_name(TimeEntryDay._meta.db_table)
+    params: list[Any] = []
+    for (workspace_id, user_id, day), (entries, seconds, billable) in rows:
+        params += [
+            workspace_id,
+            user_id,
+            connection.ops.adapt_datefield_value(day),
+            entries,
+            seconds,
+            billable,
+        ]
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (workspace_id, user_id, day, entries, seconds, "  # noqa: S608
+            f"billable_seconds) VALUES {values} ON CONFLICT (workspace_id, day, user_id) "
+            f"DO UPDATE SET entries = {table}.entries + excluded.entries, "
+            f"seconds = {table}.seconds + excluded.seconds, "
+            f"billable_seconds = {table}.billable_seconds + excluded.billable_seconds",
+            params,
+        )
+
+
+@transaction.atomic
+def time_entry_days_rebuild(*, workspace: Workspace) -> int:
+    """Recompute the workspace's daily totals from its entries (the migration that adds
+    them, a change of the workspace's time zone, bulk-loaded data). Returns the row count."""
+    TimeEntryDay.objects.filter(workspace=workspace).delete()
+    tzinfo = workspace.tzinfo
+    deltas: DayDeltas = {}
+    entries = (
+        TimeEntry.objects.filter(workspace=workspace)
+        .order_by()
+        .values_list("user_id", "started_at", "duration_seconds", "is_billable")
+    )
+    for user_id, started_at, seconds, is_billable in entries.iterator(chunk_size=5000):
+        _add_share(
+            deltas, EntryShare(workspace.pk, user_id, started_at, seconds, is_billable), tzinfo, 1
+        )
+    TimeEntryDay.objects.bulk_create(
+        [
+            TimeEntryDay(
+                workspace_id=workspace_id,
+                user_id=user_id,
+                day=day,
+                entries=count,
+                seconds=seconds,
+                billable_seconds=billable,
+            )
+            for (workspace_id, user_id, day), (count, seconds, billable) in deltas.items()
+        ],
+        batch_size=1000,
+    )
+    return len(deltas)
 
 
 def _check_project(*, workspace: Workspace, project: Project) -> None:
@@ -99,6 +219,7 @@ def time_entry_create(
         description=description.strip()[:500],
         is_billable=project.is_billable if is_billable is None else is_billable,
     )
+    time_entry_days_apply(tzinfo=workspace.tzinfo, added=[entry])
     tag_rows = tags_get_or_create(workspace=workspace, names=tags)
     if tag_rows:
         entry.tags.set(tag_rows)
@@ -116,6 +237,7 @@ def time_entry_update(*, entry: TimeEntry, **fields: Any) -> TimeEntry:
     if entry.invoiced_at is not None:
         raise ApplicationError("This entry is on an invoice and can no longer be changed.")
     workspace = entry.workspace
+    before = EntryShare.of(entry)
     if "project" in fields:
         _check_project(workspace=workspace, project=fields["project"])
         entry.project = fields["project"]
@@ -127,15 +249,19 @@ def time_entry_update(*, entry: TimeEntry, **fields: Any) -> TimeEntry:
     if "is_billable" in fields:
         entry.is_billable = bool(fields["is_billable"])
     entry.save()
+    time_entry_days_apply(tzinfo=workspace.tzinfo, added=[entry], removed=[before])
     if "tags" in fields:
         entry.tags.set(tags_get_or_create(workspace=workspace, names=fields["tags"] or []))
     return entry
 
 
+@transaction.atomic
 def time_entry_delete(*, entry: TimeEntry) -> None:
     if entry.invoiced_at is not None:
         raise ApplicationError("This entry is on an invoice and cannot be deleted.")
+    share = EntryShare.of(entry)
     entry.delete()
+    time_entry_days_apply(tzinfo=entry.workspace.tzinfo, removed=[share])
 
 
 # --- The running timer ------------------------------------------------------------------
@@ -158,7 +284,7 @@ def _entry_from_timer(timer: RunningTimer, ended_at: dt.datetime) -> TimeEntry:
             "ended_at",
             "The timer ran for more than 24 hours: choose the time you stopped working.",
         )
-    return TimeEntry.objects.create(
+    entry = TimeEntry.objects.create(
         workspace=timer.workspace,
         user=timer.user,
         project=timer.project,
@@ -168,6 +294,8 @@ def _entry_from_timer(timer: RunningTimer, ended_at: dt.datetime) -> TimeEntry:
         description=timer.description,
         is_billable=timer.project.is_billable,
     )
+    time_entry_days_apply(tzinfo=timer.workspace.tzinfo, added=[entry])
+    return entry
 
 
 @transaction.atomic

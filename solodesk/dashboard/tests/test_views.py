@@ -189,7 +189,7 @@ def test_query_count_does_not_grow_with_the_data(
     Heartbeat.objects.create(name="scheduler", seen_at=NOW)
 
     # 1 session, 2 user + running timer + project + client, 3 membership + workspace,
-    # 4 hours (GROUP BY month, with today/week filtered sums), 5 quick-start projects
+    # 4 hours (the daily totals of 12 months, summed in Python), 5 quick-start projects
     # (+ clients), 6 unbilled time (GROUP BY project + client), 7 receivables (GROUP BY
     # currency), 8 revenue (invoiced UNION ALL paid), 9 the scheduler's heartbeat.
     with django_assert_num_queries(9):

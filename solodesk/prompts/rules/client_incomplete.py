@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
-from django.urls import reverse
-
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register
+from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
 from solodesk.prompts.rules.families import ClientRow
 
 
@@ -31,13 +29,13 @@ class ClientIncomplete(Rule):
                 )
             if not missing:
                 continue
-            url = reverse("clients:edit", args=[row.public_id])
+            url = url_for("clients:edit", row.public_id)
             yield Prompt(
                 key=f"{self.name}:{row.public_id}",
                 rule=self.name,
                 priority=self.priority,
                 title=f"Complete {row.name}",
                 message=f"{row.name} has {' and '.join(missing)}.",
-                cta=Cta("Complete the client", f"{url}?{urlencode({'next': reverse('home')})}"),
+                cta=Cta("Complete the client", f"{url}?{urlencode({'next': url_for('home')})}"),
                 subject=str(row.public_id),
             )

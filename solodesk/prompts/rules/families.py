@@ -12,7 +12,6 @@ from uuid import UUID
 
 from django.db.models import (
     Case,
-    CharField,
     Count,
     DateTimeField,
     DecimalField,
@@ -272,8 +271,17 @@ class DocumentRow:
     moment: dt.datetime  # created (drafts), issued (invoices), accepted (quotes)
 
 
+# The rank (the order of urgency) also tells the rule: computed once in SQL for the ORDER
+# BY, mapped back here rather than a second CASE per row (fewer expressions to compile).
+CATEGORY_OF_RANK = {
+    1: "invoice_overdue",
+    2: "quote_accepted",
+    3: "invoice_not_sent",
+    4: "invoice_draft_stale",
+    5: "quote_expiring",
+}
+
 DOCUMENT_FIELDS = (
-    "category",
     "rank",
     "public_id",
     "number",
@@ -305,12 +313,7 @@ def document_rows(ctx: Context) -> list[DocumentRow]:
         Invoice.objects.filter(workspace=ctx.workspace, kind=Invoice.Kind.INVOICE)
         .filter(overdue | stale_draft | not_sent)
         .annotate(
-            category=Case(
-                When(overdue, then=Value("invoice_overdue")),
-                When(status=Invoice.Status.DRAFT, then=Value("invoice_draft_stale")),
-                default=Value("invoice_not_sent"),
-                output_field=CharField(),
-            ),
+            # Overdue; else issued (so never sent); else a stale draft.
             rank=Case(
                 When(overdue, then=Value(1)),
                 When(status=Invoice.Status.ISSUED, then=Value(3)),
@@ -340,11 +343,6 @@ def document_rows(ctx: Context) -> list[DocumentRow]:
         Quote.objects.filter(workspace=ctx.workspace)
         .filter(accepted | expiring)
         .annotate(
-            category=Case(
-                When(status=Quote.Status.ACCEPTED, then=Value("quote_accepted")),
-                default=Value("quote_expiring"),
-                output_field=CharField(),
-            ),
             rank=Case(
                 When(status=Quote.Status.ACCEPTED, then=Value(2)),
                 default=Value(5),
@@ -362,7 +360,7 @@ def document_rows(ctx: Context) -> list[DocumentRow]:
     rows = invoices.union(quotes, all=True).order_by("rank", "day", "moment")[:ROW_LIMIT]
     return [
         DocumentRow(
-            category=category,
+            category=CATEGORY_OF_RANK[rank],
             public_id=_uuid(public_id),  # type: ignore[arg-type]
             number=number,
             client_name=client_name,
@@ -372,7 +370,7 @@ def document_rows(ctx: Context) -> list[DocumentRow]:
             day=_date(day),
             moment=moment,
         )
-        for category, _rank, public_id, number, client_name, client_key, amount, currency, day, moment in rows
+        for rank, public_id, number, client_name, client_key, amount, currency, day, moment in rows
     ]
 
 

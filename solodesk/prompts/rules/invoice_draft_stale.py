@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.urls import reverse
-
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register
+from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
 from solodesk.prompts.rules.families import DocumentRow
 
 
@@ -33,6 +31,6 @@ class InvoiceDraftStale(Rule):
                     f"{ctx.money(row.amount, row.currency)} was started {days} days ago, "
                     f"on {ctx.date(created)}."
                 ),
-                cta=Cta("Review and issue", reverse("invoicing:detail", args=[row.public_id])),
+                cta=Cta("Review and issue", url_for("invoicing:detail", row.public_id)),
                 subject=str(row.public_id),
             )

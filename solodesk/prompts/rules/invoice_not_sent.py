@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.urls import reverse
-
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register
+from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
 from solodesk.prompts.rules.families import DocumentRow
 
 
@@ -34,7 +32,7 @@ class InvoiceNotSent(Rule):
                 ),
                 cta=Cta(
                     "Send it to the client",
-                    reverse("invoicing:detail", args=[row.public_id]) + "#send",
+                    url_for("invoicing:detail", row.public_id) + "#send",
                 ),
                 subject=str(row.public_id),
             )

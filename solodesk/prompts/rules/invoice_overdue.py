@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register
+from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
 from solodesk.prompts.rules.families import DocumentRow
 
 
 def reminder_cta(public_id: object) -> Cta:
     try:
-        url = reverse("reminders:invoice_send", args=[public_id])
+        url = url_for("reminders:invoice_send", public_id)
     except NoReverseMatch:
-        return Cta("Open the invoice", reverse("invoicing:detail", args=[public_id]))
+        return Cta("Open the invoice", url_for("invoicing:detail", public_id))
     return Cta("Send a reminder now", url, method="POST")
 
 

@@ -8,9 +8,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.urls import reverse
-
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register
+from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
 from solodesk.prompts.rules.families import BudgetRow
 
 FULL = Decimal(1)
@@ -47,7 +45,7 @@ class _BudgetRule(Rule):
         for row in rows:
             if not self._matches(row):
                 continue
-            edit = reverse("projects:edit", args=[row.public_id])
+            edit = url_for("projects:edit", row.public_id)
             yield Prompt(
                 key=f"{self.name}:{row.public_id}",
                 rule=self.name,
@@ -57,7 +55,7 @@ class _BudgetRule(Rule):
                     f"{row.name} ({row.client_name}) has used {_usage(ctx, row)} "
                     f"of its budget: {_percent(row.ratio)}."
                 ),
-                cta=Cta("Review the budget", f"{edit}?{urlencode({'next': reverse('home')})}"),
+                cta=Cta("Review the budget", f"{edit}?{urlencode({'next': url_for('home')})}"),
                 subject=str(row.public_id),
                 tone="warn" if self.maximum is None else "info",
             )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.urls import reverse
-
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register
+from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
 from solodesk.prompts.rules.families import DocumentRow
 
 
@@ -33,7 +31,7 @@ class QuoteAccepted(Rule):
                 ),
                 cta=Cta(
                     "Turn it into a project or invoice",
-                    reverse("quotes:detail", args=[row.public_id]) + "#convert",
+                    url_for("quotes:detail", row.public_id) + "#convert",
                 ),
                 subject=str(row.public_id),
             )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.urls import reverse
-
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register
+from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
 from solodesk.prompts.rules.families import DocumentRow
 
 
@@ -33,6 +31,6 @@ class QuoteExpiring(Rule):
                     f"({ctx.money(row.amount, row.currency)}); it is valid until "
                     f"{ctx.date(row.day)}."
                 ),
-                cta=Cta("Follow up on the quote", reverse("quotes:detail", args=[row.public_id])),
+                cta=Cta("Follow up on the quote", url_for("quotes:detail", row.public_id)),
                 subject=str(row.public_id),
             )

@@ -6,9 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.urls import reverse
-
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register
+from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
 from solodesk.timetracking.models import RunningTimer
 
 LONG_TIMER = dt.timedelta(hours=10)
@@ -37,7 +35,7 @@ class TimerLong(Rule):
                     f"Your timer on {timer.project.name} has been running for {hours} hours, "
                     f"since {ctx.date(started.date())} at {started:%H:%M}."
                 ),
-                cta=Cta("Stop it at a chosen time", reverse("prompts:timer_stop")),
+                cta=Cta("Stop it at a chosen time", url_for("prompts:timer_stop")),
                 subject=str(timer.public_id),
                 tone="warn",
             )

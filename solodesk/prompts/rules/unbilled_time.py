@@ -7,9 +7,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.urls import reverse
-
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register
+from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
 from solodesk.prompts.rules.families import ClientRow
 
 
@@ -51,6 +49,6 @@ class UnbilledTime(Rule):
                     f"{row.name} has {worth} of unbilled time from {entries} "
                     f"since {ctx.date(first_day)}."
                 ),
-                cta=Cta("Invoice this time", f"{reverse('invoicing:from_time')}?{query}"),
+                cta=Cta("Invoice this time", f"{url_for('invoicing:from_time')}?{query}"),
                 subject=str(row.public_id),
             )
