@@ -8,35 +8,33 @@ Queries (after the request's session, user + running timer, membership + workspa
 2. time: the daily totals (timetracking.TimeEntryDay: per user and local day) of the last
    12 months, added up per month, and the user's today / this-week, in Python;
 3. unbilled: one GROUP BY project over the unbilled billable entries (raw seconds and the
-   per-entry rounded sums for the project's rounding step), priced in Python per project;
+   per-entry rounded sums for the project's rounding step), priced in Python per project
+   (`prompts.rules.families.unbilled_projects`: the dashboard view reads these rows once
+   and hands them to the prompts' `clients` family too);
 4. receivables: `invoicing.selectors.invoice_receivables` (one GROUP BY currency);
 5. revenue: invoiced (by issue month) UNION ALL paid (by payment month), per currency;
 6. the scheduler's heartbeat (owners only).
+
+The heaviest aggregates (unbilled, revenue, and the prompts' families) are hand-written
+SQL with parameters, portable between PostgreSQL and SQLite (month truncation is the one
+dialect branch): building and compiling them with the ORM cost more CPU (~1.5–2.5 ms each)
+than the database spent running them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
-    Case,
-    Count,
-    DecimalField,
-    ExpressionWrapper,
-    F,
-    IntegerField,
     OuterRef,
-    Q,
     Subquery,
-    Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from solodesk.accounts.models import TimeRounding, User, Workspace
@@ -44,14 +42,14 @@ from solodesk.core.money import quantize
 from solodesk.core.selectors import heartbeat_get
 from solodesk.invoicing.models import Invoice, Payment
 from solodesk.invoicing.selectors import invoice_receivables
-from solodesk.invoicing.services import hours_from_seconds, rounding_rule_for
+from solodesk.invoicing.services import RoundingRule, hours_from_seconds
 from solodesk.projects.models import Project
+from solodesk.prompts.rules.families import UnbilledProject, unbilled_projects
 from solodesk.timetracking.models import TimeEntry, TimeEntryDay
 
 MONTHS = 12
 QUICK_STARTS = 5
 SCHEDULER_STALE_AFTER = dt.timedelta(minutes=15)
-MONEY = DecimalField(max_digits=14, decimal_places=2)
 BILLED_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID)
 
 
@@ -145,11 +143,12 @@ def dashboard_hours(
     rows = TimeEntryDay.objects.filter(
         workspace=workspace, day__gte=months[0], day__lt=next_month
     ).values_list("user_id", "day", "seconds", "billable_seconds")
+    own_id = user.pk  # once: request.user is a lazy object, costly to read per row
     for user_id, day, day_seconds, day_billable in rows:
         index = index_of[day.replace(day=1)]
         seconds[index] += day_seconds
         billable[index] += day_billable
-        if user_id == user.pk and week_start <= day <= today:
+        if user_id == own_id and week_start <= day <= today:
             totals[2] += day_seconds
             totals[3] += day_billable
             if day == today:
@@ -190,77 +189,44 @@ class UnbilledAmount:
     fixed_fee_seconds: int = 0
 
 
-def _unbilled_q(prefix: str = "") -> Q:
-    """The same rule as invoicing.services.unbilled_entries, from Project or TimeEntry."""
-    return Q(
-        **{
-            f"{prefix}is_billable": True,
-            f"{prefix}invoice_line__isnull": True,
-            f"{prefix}invoiced_at__isnull": True,
-        }
-    )
-
-
-def dashboard_unbilled(*, workspace: Workspace) -> list[UnbilledAmount]:
-    """Unbilled billable time per currency, from one GROUP BY project query."""
-    # The entries' own workspace too: the condition and leading column of the partial index
-    # entry_unbilled_idx, so only this workspace's unbilled entries are read.
-    unbilled = _unbilled_q("time_entries__") & Q(time_entries__workspace=workspace)
-    seconds = F("time_entries__duration_seconds")
-    step = Coalesce(F("time_rounding_minutes"), Value(workspace.time_rounding_minutes)) * 60
-    integer = IntegerField()
-    # Per-entry rounding, in integer arithmetic exactly as RoundingRule.apply does it:
-    # up = ceil(s / step) · step, nearest (half up) = floor((s + step / 2) / step) · step.
-    rounded_up = ExpressionWrapper((seconds + step - 1) / step * step, output_field=integer)
-    rounded_nearest = ExpressionWrapper((seconds + step / 2) / step * step, output_field=integer)
-    # filter() before annotate() on the same relation: the WHERE clause keeps only the
-    # unbilled entries in the join, and the sums run over those alone.
-    projects = (
-        Project.objects.filter(workspace=workspace)
-        .exclude(billing_method=Project.BillingMethod.NON_BILLABLE)
-        .filter(unbilled)
-        .select_related("client")
-        .only(
-            "billing_method",
-            "hourly_rate",
-            "time_rounding_mode",
-            "time_rounding_minutes",
-            "time_rounding_scope",
-            "client__currency",
-            "client__default_hourly_rate",
-        )
-        .annotate(
-            unbilled_entries=Count("time_entries"),
-            unbilled_seconds=Sum(seconds),
-            unbilled_up_seconds=Sum(rounded_up),
-            unbilled_nearest_seconds=Sum(rounded_nearest),
-        )
-        .order_by("pk")
-    )
+def dashboard_unbilled(
+    *, workspace: Workspace, projects: list[UnbilledProject] | None = None
+) -> list[UnbilledAmount]:
+    """Unbilled billable time per currency, from one GROUP BY project query
+    (`prompts.rules.families.unbilled_projects`; pass its rows as `projects` when they were
+    read already: the dashboard shares them with the prompts' `clients` family)."""
+    if projects is None:
+        projects = unbilled_projects(workspace=workspace)
     by_currency: dict[str, UnbilledAmount] = {}
-    for project in projects:
-        currency = project.client.currency
+    for unbilled in projects:
+        currency = unbilled.client_currency
         row = by_currency.setdefault(currency, UnbilledAmount(currency=currency))
-        raw = project.unbilled_seconds or 0
-        row.entry_count += project.unbilled_entries
+        raw = unbilled.seconds
+        row.entry_count += unbilled.entries
         row.seconds += raw
-        if project.billing_method == Project.BillingMethod.FIXED:
+        if unbilled.billing_method == Project.BillingMethod.FIXED:
             row.unpriced_seconds += raw
             row.fixed_fee_seconds += raw
             continue
-        rate = project.effective_hourly_rate
+        # Project.effective_hourly_rate and invoicing's rounding_rule_for, on the row (no
+        # model instances: building two per project cost more than the rest of the loop).
+        rate = unbilled.hourly_rate if unbilled.hourly_rate is not None else unbilled.client_rate
         if rate is None:
             row.unpriced_seconds += raw
             continue
-        rule = rounding_rule_for(workspace=workspace, project=project)
+        rule = RoundingRule(
+            mode=unbilled.time_rounding_mode or workspace.time_rounding_mode,
+            minutes=unbilled.time_rounding_minutes or workspace.time_rounding_minutes,
+            scope=unbilled.time_rounding_scope or workspace.time_rounding_scope,
+        )
         if rule.mode == TimeRounding.NONE:
             billed = raw
         elif rule.scope == TimeRounding.PER_LINE:
             billed = rule.apply(raw)
         elif rule.mode == TimeRounding.UP:
-            billed = project.unbilled_up_seconds or 0
+            billed = unbilled.up_seconds
         else:
-            billed = project.unbilled_nearest_seconds or 0
+            billed = unbilled.nearest_seconds
         row.amount += quantize(hours_from_seconds(billed) * rate, currency)
     return [
         UnbilledAmount(
@@ -299,52 +265,74 @@ class Revenue:
     paid_this_year: Decimal = Decimal("0")
 
 
+@functools.lru_cache(maxsize=4)
+def _revenue_sql(vendor: str) -> str:
+    """Invoiced per (currency, issue month) UNION ALL paid per (currency, payment month),
+    written by hand: the ORM spent ~2 ms of CPU building and compiling this union on every
+    request, the database ~1 ms more running it. Month truncation is the one dialect
+    difference (PostgreSQL's date_trunc, SQLite's strftime)."""
+    if vendor == "postgresql":
+        month = "date_trunc('month', {}::timestamp)::date"
+    else:
+        month = "strftime('%%Y-%%m-01', {})"
+    invoice = Invoice._meta.db_table
+    payment = Payment._meta.db_table
+    issue_month = month.format("i.issue_date")
+    payment_month = month.format("p.date")
+    return (
+        f"SELECT i.currency, {issue_month}, 'invoiced',"  # noqa: S608
+        f" SUM(CASE WHEN i.kind = %s THEN -i.total ELSE i.total END)"
+        f" FROM {invoice} i"
+        f" WHERE i.workspace_id = %s AND i.status IN (%s, %s, %s)"
+        f" AND i.issue_date >= %s AND i.issue_date <= %s"
+        f" GROUP BY i.currency, {issue_month}"
+        f" UNION ALL"
+        f" SELECT i.currency, {payment_month}, 'paid', SUM(p.amount)"
+        f" FROM {payment} p INNER JOIN {invoice} i ON i.id = p.invoice_id"
+        f" WHERE i.workspace_id = %s AND p.date >= %s AND p.date <= %s"
+        f" GROUP BY i.currency, {payment_month}"
+    )
+
+
+def _decimal(value: Any) -> Decimal:
+    """A SUM of money from a raw cursor: Decimal on PostgreSQL, int or float on SQLite
+    (through its shortest repr, as Django's own SQLite converter does)."""
+    if value is None:
+        return Decimal("0")
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
 def dashboard_revenue(*, workspace: Workspace, today: dt.date) -> list[Revenue]:
     """One query: invoiced per (currency, issue month) UNION ALL paid per (currency, payment
     month), from the first month of the 12-month window (which always includes 1 January of
     this year) to today."""
     first_month = months_back(today, MONTHS - 1)
-    invoiced = (
-        Invoice.objects.filter(
-            workspace=workspace,
-            status__in=BILLED_STATUSES,
-            issue_date__gte=first_month,
-            issue_date__lte=today,
-        )
-        .annotate(
-            month=TruncMonth("issue_date"),
-            series=Value("invoiced"),
-            signed=Case(
-                When(kind=Invoice.Kind.CREDIT_NOTE, then=-F("total")),
-                default=F("total"),
-                output_field=MONEY,
-            ),
-        )
-        .values("currency", "month", "series")
-        .annotate(amount=Sum("signed", output_field=MONEY))
-        .order_by()
-    )
-    paid = (
-        Payment.objects.filter(invoice__workspace=workspace, date__gte=first_month, date__lte=today)
-        .annotate(
-            currency=F("invoice__currency"),
-            month=TruncMonth("date"),
-            series=Value("paid"),
-        )
-        .values("currency", "month", "series")
-        .annotate(amount=Sum("amount", output_field=MONEY))
-        .order_by()
-    )
+    ops = connection.ops
+    start, end = ops.adapt_datefield_value(first_month), ops.adapt_datefield_value(today)
+    params = [
+        Invoice.Kind.CREDIT_NOTE.value,
+        workspace.pk,
+        *(status.value for status in BILLED_STATUSES),
+        start,
+        end,
+        workspace.pk,
+        start,
+        end,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_revenue_sql(connection.vendor), params)
+        rows = cursor.fetchall()
     months = month_series(today)
     this_month = month_start(today)
     found: dict[str, dict[dt.date, MonthMoney]] = defaultdict(dict)
-    for row in invoiced.union(paid, all=True):
-        month = row["month"]
-        month = month.date() if isinstance(month, dt.datetime) else month
-        currency = row["currency"]
+    for currency, month, series, total in rows:
+        if isinstance(month, dt.datetime):
+            month = month.date()
+        elif isinstance(month, str):
+            month = dt.date.fromisoformat(month)
         point = found[currency].setdefault(month, MonthMoney(month=month))
-        amount = quantize(Decimal(row["amount"] or 0), currency)
-        if row["series"] == "invoiced":
+        amount = quantize(_decimal(total), currency)
+        if series == "invoiced":
             point.invoiced += amount
         else:
             point.paid += amount
@@ -396,7 +384,11 @@ class DashboardSummary:
 
 
 def dashboard_summary(
-    *, workspace: Workspace, user: User, now: dt.datetime | None = None
+    *,
+    workspace: Workspace,
+    user: User,
+    now: dt.datetime | None = None,
+    unbilled: list[UnbilledProject] | None = None,
 ) -> DashboardSummary:
     """Everything on the dashboard but the prompts and the scheduler's health, in 5 queries
     whatever the amount of data (see the module's docstring)."""
@@ -408,7 +400,7 @@ def dashboard_summary(
         quick_starts=dashboard_quick_start_projects(workspace=workspace, user=user),
         hours=hours,
         hours_by_month=hours_by_month,
-        unbilled=dashboard_unbilled(workspace=workspace),
+        unbilled=dashboard_unbilled(workspace=workspace, projects=unbilled),
         receivables=invoice_receivables(workspace=workspace),
         revenue=dashboard_revenue(workspace=workspace, today=today),
     )

@@ -21,6 +21,7 @@ from solodesk.dashboard.selectors import (
     dashboard_summary,
 )
 from solodesk.invoicing.templatetags.money import money
+from solodesk.prompts.rules.families import unbilled_projects
 from solodesk.prompts.selectors import prompt_list_for_user
 from solodesk.prompts.services import prompt_events_record_shown
 from solodesk.timetracking.templatetags.timefmt import hours
@@ -77,15 +78,20 @@ def _charts(summary: DashboardSummary) -> tuple[list[BarChart], BarChart]:
 @workspace_page
 def home(request: HttpRequest) -> HttpResponse:
     # Queries (9 + the prompts'): session, user (+ running timer, project, client),
-    # membership (+ workspace), the quick-start projects (+ clients), hours (the daily
-    # totals of 12 months), unbilled time (one GROUP BY project), receivables (one GROUP BY currency),
+    # membership (+ workspace), unbilled time (one GROUP BY project, shared with the
+    # prompts), the quick-start projects (+ clients), hours (the daily totals of 12
+    # months), receivables (one GROUP BY currency),
     # revenue (invoiced UNION ALL paid), and, for owners, the scheduler's heartbeat.
     workspace = request_workspace(request)
     user = request_user(request)
     now = timezone.now()
-    summary = dashboard_summary(workspace=workspace, user=user, now=now)
+    # The unbilled time per project is read once, for the summary and the prompts.
+    unbilled = unbilled_projects(workspace=workspace)
+    summary = dashboard_summary(workspace=workspace, user=user, now=now, unbilled=unbilled)
     is_owner = request.membership.role == Membership.Role.OWNER  # type: ignore[attr-defined]
-    prompts = prompt_list_for_user(workspace=workspace, user=user, placement="dashboard")
+    prompts = prompt_list_for_user(
+        workspace=workspace, user=user, placement="dashboard", unbilled_projects=unbilled
+    )
     if prompts:
         prompt_events_record_shown(workspace=workspace, user=user, prompts=prompts)
     revenue_charts, hours_chart = _charts(summary)

@@ -4,7 +4,9 @@ conversion report.
 Cost of `prompt_list_for_user` on the dashboard, whatever the number of rows:
 1. the user's prompt states (dismissed, snoozed, clicked in the last 7 days, the checklist);
 2. the onboarding facts — only until the checklist is done or dismissed;
-3. clients (unbilled time per client, missing details) — one GROUP BY;
+3. clients (unbilled time per client, missing details) — one GROUP BY (on the dashboard,
+   from the per-project unbilled rows the dashboard already read, plus one small query
+   for the clients missing details);
 4. documents (overdue / stale draft / unsent invoices, accepted / expiring quotes) — one
    UNION ALL;
 5. projects past 80 % of a budget — one GROUP BY;
@@ -33,6 +35,7 @@ from solodesk.prompts.registry import (
     evaluate,
     rule_of,
 )
+from solodesk.prompts.rules.families import UNBILLED_PROJECTS, UnbilledProject
 
 ONBOARDING = "onboarding"
 # A completion counts when the prompt's condition went away within this long of a click.
@@ -95,15 +98,22 @@ def prompt_list_for_user(
     limit: int | None = DASHBOARD_LIMIT,
     per_rule: int | None = PER_RULE_LIMIT,
     now: dt.datetime | None = None,
+    unbilled_projects: list[UnbilledProject] | None = None,
 ) -> PromptList:
     """The prompts this user should see on `placement`, highest priority first, without
     the dismissed and snoozed ones. `subject` (a public id) keeps the prompts about one
-    object (the project page). Pass the result to `prompt_events_record_shown`."""
+    object (the project page). Pass the result to `prompt_events_record_shown`.
+
+    `unbilled_projects`: the rows of `rules.families.unbilled_projects` when the caller
+    already read them (the dashboard), so the `clients` family does not read the unbilled
+    entries a second time (it then runs one small query for the clients missing details)."""
     if placement not in PLACEMENTS:
         raise ValueError(f"Unknown prompt placement {placement!r}")
     ctx = Context(workspace=workspace, user=user, placement=placement, subject=str(subject or ""))
     if now is not None:
         ctx.now = now
+    if unbilled_projects is not None:
+        ctx.results[UNBILLED_PROJECTS] = unbilled_projects
     today = ctx.today
     states: dict[str, PromptState] = {}
     if placement == "dashboard":

@@ -156,3 +156,45 @@ def test_a_page_shows_at_most_three_prompts_of_one_rule(owner):
     prompts = prompts_for(owner)
     assert [p.rule for p in prompts].count("invoice_overdue") == 3
     assert len([k for k in prompts.evaluation.raised if k.startswith("invoice_overdue")]) == 5
+
+
+def test_clients_family_from_the_dashboards_unbilled_rows_equals_its_own_query(
+    owner, stranger, django_assert_num_queries
+):
+    """The dashboard reads the unbilled time per project once and hands it to the prompts:
+    the `clients` family built from those rows (plus one query for the clients missing
+    details) gives exactly the rows of its own UNION ALL."""
+    from solodesk.prompts.registry import Context
+    from solodesk.prompts.rules.families import UNBILLED_PROJECTS, client_rows, unbilled_projects
+
+    ws = owner.workspace
+    acme = ClientFactory(workspace=ws, name="Acme", email="a@example.com", payment_terms_days=30)
+    bare = ClientFactory(workspace=ws, name="Bare", email="", default_hourly_rate=Decimal("80"))
+    old = ClientFactory(workspace=ws, name="Old", is_archived=True, email="")
+    ClientFactory(workspace=ws, name="Nothing", email="", payment_terms_days=None)
+    hourly = ProjectFactory(client=acme, hourly_rate=Decimal("95.50"))
+    entry(hourly, owner.user, days_ago=30, hours=1.25)
+    entry(hourly, owner.user, days_ago=2, hours=3)
+    entry(ProjectFactory(client=acme, billing_method="fixed"), owner.user, days_ago=20, hours=2)
+    entry(ProjectFactory(client=bare, hourly_rate=None), owner.user, days_ago=16, hours=0.5)
+    entry(ProjectFactory(client=bare, billing_method="non_billable"), owner.user, days_ago=40)
+    entry(ProjectFactory(client=old), owner.user, days_ago=50)
+    recent = ClientFactory(workspace=ws, name="Recent", email="r@example.com")
+    entry(ProjectFactory(client=recent), owner.user, days_ago=3)
+    entry(
+        ProjectFactory(client=ClientFactory(workspace=stranger.workspace)),
+        stranger.user,
+        days_ago=30,
+    )
+
+    own = client_rows(Context(workspace=ws, user=owner.user))
+    ctx = Context(workspace=ws, user=owner.user)
+    ctx.results[UNBILLED_PROJECTS] = unbilled_projects(workspace=ws)
+    with django_assert_num_queries(1):  # the clients missing details
+        shared = client_rows(ctx)
+    assert shared == own
+    assert [row.name for row in own] == ["Acme", "Bare", "Nothing"]
+    # Acme: 4.25 h on the hourly project (only its hours priced) and 2 h fixed fee.
+    assert own[0].unbilled_entries == 3
+    assert own[0].unbilled_seconds == 6.25 * 3600
+    assert own[0].unbilled_rate_seconds == Decimal("95.50") * 15300
