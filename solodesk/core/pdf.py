@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.template.loader import render_to_string
 
@@ -29,6 +30,70 @@ def unit_label(unit: str, quantity: Decimal) -> str:
     """ "hours" → "hour" for a quantity of one."""
     singular, plural = _UNIT_NAMES.get(unit, (unit, unit))
     return singular if quantity == 1 else plural
+
+
+class _PrintedLine(Protocol):
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    tax_rate: Decimal
+    total: Decimal
+
+
+class _PrintedTaxGroup(Protocol):
+    # Read-only: calculation.TaxGroup is a frozen dataclass.
+    @property
+    def rate(self) -> Decimal: ...
+    @property
+    def base(self) -> Decimal: ...
+    @property
+    def tax(self) -> Decimal: ...
+
+
+class _PricedDocument(Protocol):
+    subtotal: Decimal
+    discount_type: str
+    discount_value: Decimal
+    discount_amount: Decimal
+    tax_total: Decimal
+    total: Decimal
+
+
+def document_figures_content(
+    document: _PricedDocument,
+    lines: Iterable[_PrintedLine],
+    tax_groups: Sequence[_PrintedTaxGroup],
+) -> dict[str, Any]:
+    """The part of a document's PDF context every priced document shares: its lines, the
+    discount and the tax per rate, and the totals (stored figures; `tax_groups` from
+    `document_totals`)."""
+    return {
+        "lines": [
+            {
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit": unit_label(line.unit, line.quantity),
+                "unit_price": line.unit_price,
+                "tax_rate": rate_label(line.tax_rate),
+                "total": line.total,
+            }
+            for line in lines
+        ],
+        "subtotal": document.subtotal,
+        "discount_label": (
+            f"Discount ({rate_label(document.discount_value)}%)"
+            if document.discount_type == "percent"
+            else "Discount"
+        ),
+        "discount_amount": document.discount_amount,
+        "tax_groups": [
+            {"rate": rate_label(group.rate), "base": group.base, "tax": group.tax}
+            for group in tax_groups
+        ],
+        "tax_total": document.tax_total,
+        "total": document.total,
+    }
 
 
 def content_digest(content: dict[str, Any]) -> str:

@@ -499,7 +499,9 @@ def credit_invoice(
     "/{uuid:invoice_id}/payments", response=list[PaymentOut], url_name="invoice_payment_list"
 )
 def list_payments(request: HttpRequest, invoice_id: UUID) -> list[Payment]:
-    return list(_invoice(request, invoice_id).payments.all())
+    # The invoice row (for its scope) and its payments, in invoice_get's order: not the five
+    # queries of the whole detail.
+    return list(_target(request, invoice_id).payments.order_by("date", "pk"))
 
 
 @router.post(

@@ -7,7 +7,10 @@ Pages are never cached and never send a Referer, so the token does not leak onwa
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -21,8 +24,10 @@ from solodesk.invoicing.models import Invoice
 # The "PDF is being prepared" page reloads itself every 2 s, for about a minute at most.
 PDF_PENDING_MAX_ATTEMPTS = 30
 
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
-def _private(response: HttpResponse) -> HttpResponse:
+
+def _private(response: _Response) -> _Response:
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
@@ -91,12 +96,11 @@ def invoice_portal_pdf(request: HttpRequest, token: str) -> HttpResponse | FileR
             file = invoice.pdf_file.open("rb")
         except FileNotFoundError as error:
             raise Http404("The PDF is not available.") from error
-        served = FileResponse(
-            file, filename=pdf.invoice_pdf_filename(invoice), content_type="application/pdf"
+        return _private(
+            FileResponse(
+                file, filename=pdf.invoice_pdf_filename(invoice), content_type="application/pdf"
+            )
         )
-        served["Referrer-Policy"] = "no-referrer"
-        served["X-Robots-Tag"] = "noindex, nofollow"
-        return served
     try:
         attempt = int(request.GET.get("attempt", "0"))
     except ValueError:

@@ -5,9 +5,10 @@ never send a Referer, so the token does not leak onwards."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,8 +25,10 @@ from solodesk.quotes.models import Quote
 # The "PDF is being prepared" page reloads itself every 2 s, for about a minute at most.
 PDF_PENDING_MAX_ATTEMPTS = 30
 
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
-def _private(response: HttpResponse) -> HttpResponse:
+
+def _private(response: _Response) -> _Response:
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
@@ -97,12 +100,11 @@ def quote_portal_pdf(request: HttpRequest, token: str) -> HttpResponse | FileRes
             file = quote.pdf_file.open("rb")
         except FileNotFoundError as error:
             raise Http404("The PDF is not available.") from error
-        served = FileResponse(
-            file, filename=pdf.quote_pdf_filename(quote), content_type="application/pdf"
+        return _private(
+            FileResponse(
+                file, filename=pdf.quote_pdf_filename(quote), content_type="application/pdf"
+            )
         )
-        served["Referrer-Policy"] = "no-referrer"
-        served["X-Robots-Tag"] = "noindex, nofollow"
-        return served
     try:
         attempt = int(request.GET.get("attempt", "0"))
     except ValueError:

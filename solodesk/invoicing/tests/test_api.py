@@ -982,3 +982,27 @@ def test_detail_costs_six_queries_whatever_the_number_of_lines(
     assert len(body["lines"]) == rows
     assert len(body["payments"]) == rows
     assert len(body["activity"]) == rows + 3
+
+
+@pytest.mark.parametrize("rows", [3, 50])
+def test_payment_list_costs_three_queries_whatever_the_number_of_payments(
+    owner, rows, django_assert_num_queries
+):
+    invoice = issued(owner, client=ClientFactory(workspace=owner.workspace))
+    for _ in range(rows):
+        services.payment_record(
+            invoice=invoice, user=owner.user, amount=Decimal("0.01"), date=dt.date(2026, 3, 1),
+            method="cash",
+        )  # fmt: skip
+    api = owner.api()
+
+    # 1. API token joined with its workspace, user and running timer
+    # 2. the invoice, scoped to the workspace
+    # 3. its payments
+    with django_assert_num_queries(3):
+        response = api.get(url(invoice, "payments"))
+
+    assert [payment["id"] for payment in response.json()] == [
+        str(public_id)
+        for public_id in invoice.payments.order_by("date", "pk").values_list("public_id", flat=True)
+    ]
