@@ -3,6 +3,7 @@ process tree."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -157,6 +158,22 @@ def test_demo_twice_creates_the_data_once(db, capsys):
     assert User.objects.get().email == DEMO_EMAIL
 
 
+def test_the_filesystem_broker_url_names_a_host_so_kombu_does_not_warn(caplog):
+    """kombu logs "No hostname was supplied" each time it copies a connection without
+    one: in every worker, beat and publishing process of `solodesk run` and `demo`."""
+    from solodesk.config.celery_app import app
+
+    if not app.conf.broker_url.startswith("filesystem://"):
+        pytest.skip("the filesystem broker is not in use")
+    with (
+        caplog.at_level(logging.WARNING, logger="kombu.connection"),
+        app.connection_for_write() as connection,
+    ):
+        connection.clone().release()
+
+    assert "No hostname was supplied" not in caplog.text
+
+
 def test_port_and_host_come_from_the_environment_unless_given(monkeypatch):
     from solodesk.cli import build_parser, listen_address
 
@@ -290,6 +307,7 @@ def test_run_starts_web_worker_and_scheduler_and_stops_them_on_ctrl_c(tmp_path):
             message="processes left after `solodesk run` exited",
         )
         assert "solodesk: stopped" in log_path.read_text()
+        assert "No hostname was supplied" not in log_path.read_text()
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)

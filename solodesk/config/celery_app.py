@@ -26,6 +26,9 @@ def _configure_filesystem_broker() -> None:
 
     if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
         return
+    # The transport ignores the host, but kombu logs "No hostname was supplied" each time
+    # it copies a connection without one (every worker, beat and publishing process).
+    app.conf.broker_url = "filesystem://localhost/"
     queue_dir = settings.CELERY_BROKER_DIR / "queue"
     processed_dir = settings.CELERY_BROKER_DIR / "processed"
     control_dir = settings.CELERY_BROKER_DIR / "control"

@@ -6,17 +6,20 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
-import socket
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage as ParsedMessage
 
 from aiosmtpd.controller import Controller
 
+from tests.processes import free_port
+
 
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[ParsedMessage] = []
+        # (sender, recipients, message) of each accepted message, as the envelope had them.
+        self.envelopes: list[tuple[str, list[str], ParsedMessage]] = []
         self.lock = threading.Lock()
         # Replies to give instead of accepting, consumed one per transaction.
         self.rcpt_replies: list[str] = []
@@ -34,24 +37,20 @@ class Inbox:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(message)
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), message))
         if self.drop_after_data:
             server.transport.close()
             return "250 never sent"
         if self.data_replies:
             with self.lock:
                 self.messages.pop()  # refused: not taken
+                self.envelopes.pop()
             return self.data_replies.pop(0)
         return "250 Message accepted for delivery"
 
     def subjects(self) -> list[str]:
         with self.lock:
             return [str(message["Subject"]) for message in self.messages]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -6,68 +6,29 @@ mail server would."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
 from collections.abc import Iterator
-from email.message import EmailMessage as ParsedMessage
 from unittest import mock
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from solodesk.core.models import Job
 from solodesk.core.services import job_claim
 from solodesk.invoicing import sending
 from solodesk.invoicing.models import Invoice, InvoiceDelivery
 from solodesk.invoicing.tests.factories import line, make_client, make_issued
+from tests.integration.smtp_inbox import Inbox, running_inbox, smtp_settings
 
 pytestmark = pytest.mark.integration
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], ParsedMessage]] = []
-        self.refuse_recipients = False
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
-        if self.refuse_recipients:
-            return "550 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_server(settings) -> Iterator[Inbox]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 10
-    settings.SITE_URL = "https://desk.example.com"
-    settings.DEFAULT_FROM_EMAIL = "Solodesk <billing@desk.example.com>"
-    try:
+    with running_inbox() as (inbox, port):
+        smtp_settings(settings, port)
+        settings.EMAIL_TIMEOUT = 10
+        settings.SITE_URL = "https://desk.example.com"
+        settings.DEFAULT_FROM_EMAIL = "Solodesk <billing@desk.example.com>"
         yield inbox
-    finally:
-        controller.stop()
 
 
 def test_invoice_email_arrives_with_the_portal_link_and_the_pdf(owner, smtp_server):
@@ -90,7 +51,7 @@ def test_invoice_email_arrives_with_the_portal_link_and_the_pdf(owner, smtp_serv
     assert finished.status == Job.Status.SUCCEEDED
     assert InvoiceDelivery.objects.get(pk=delivery.pk).status == InvoiceDelivery.Status.SENT
     invoice = Invoice.objects.get(pk=invoice.pk)
-    [(mail_from, recipients, message)] = smtp_server.messages
+    [(mail_from, recipients, message)] = smtp_server.envelopes
     assert mail_from == "billing@desk.example.com"
     assert recipients == ["billing@acme.test"]
     assert message["To"] == "billing@acme.test"
@@ -105,7 +66,7 @@ def test_invoice_email_arrives_with_the_portal_link_and_the_pdf(owner, smtp_serv
 
 
 def test_a_server_that_refuses_the_recipient_fails_the_delivery(owner, smtp_server):
-    smtp_server.refuse_recipients = True
+    smtp_server.rcpt_replies.append("550 No such user here")
     client = make_client(owner.workspace, email="nobody@acme.test")
     invoice = make_issued(workspace=owner.workspace, user=owner.user, client=client)
     with mock.patch("solodesk.core.services._send_to_broker"):

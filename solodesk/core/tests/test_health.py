@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import threading
+import time
+from collections.abc import Iterator
 from unittest import mock
 
 import pytest
@@ -99,6 +102,50 @@ def test_a_redis_broker_that_does_not_answer_is_503(alive, settings):
 
     assert (status, body["failing"]) == (503, ["broker"])
     assert "Connection refused" in body["checks"]["broker"]["detail"]
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port whose connections are accepted and never answered, like a hung Redis."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def hold() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        holder.join(timeout=5)
+        for held in accepted:
+            held.close()
+        listener.close()
+
+
+def test_a_redis_broker_that_never_answers_is_503_within_the_socket_timeout(
+    alive, settings, silent_port
+):
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{silent_port}/0"
+    settings.BROKER_SOCKET_TIMEOUT_SECONDS = 0.5
+
+    started = time.monotonic()
+    status, body = get()
+    elapsed = time.monotonic() - started
+
+    assert (status, body["failing"]) == (503, ["broker"])
+    # One connection attempt and one retry, each bounded by the socket timeout.
+    assert elapsed < 3.0, elapsed
 
 
 def test_a_filesystem_broker_without_its_queue_folder_is_503(alive, settings, tmp_path):
