@@ -84,7 +84,8 @@ def user_create(*, email: str, password: str, business_name: str, **workspace_fi
 
 
 def workspace_update(*, workspace: Workspace, **fields: Any) -> Workspace:
-    """Nothing is changed on `workspace` unless every value is valid."""
+    """Nothing is changed on `workspace` unless every value is valid. A new time zone and
+    the daily time totals recounted in it commit together (or neither does)."""
     errors: dict[str, list[str]] = {}
     for field, value in fields.items():
         if field not in WORKSPACE_FIELDS:
@@ -99,12 +100,15 @@ def workspace_update(*, workspace: Workspace, **fields: Any) -> Workspace:
     for field, value in fields.items():
         setattr(workspace, field, value)
     workspace.full_clean(validate_unique=False)
-    workspace.save()
-    if workspace.time_zone != time_zone_before:
-        # The daily time totals are per local day: recount them in the new time zone.
-        from solodesk.timetracking.services import time_entry_days_rebuild
+    # The refusals above come before the transaction; it takes no savepoint of its own
+    # (the recount has one), so a time-zone change costs the same queries as before.
+    with transaction.atomic(savepoint=False):
+        workspace.save()
+        if workspace.time_zone != time_zone_before:
+            # The daily time totals are per local day: recount them in the new time zone.
+            from solodesk.timetracking.services import time_entry_days_rebuild
 
-        time_entry_days_rebuild(workspace=workspace)
+            time_entry_days_rebuild(workspace=workspace)
     return workspace
 
 

@@ -90,7 +90,11 @@ def home(request: HttpRequest) -> HttpResponse:
     summary = dashboard_summary(workspace=workspace, user=user, now=now, unbilled=unbilled)
     is_owner = request.membership.role == Membership.Role.OWNER  # type: ignore[attr-defined]
     prompts = prompt_list_for_user(
-        workspace=workspace, user=user, placement="dashboard", unbilled_projects=unbilled
+        workspace=workspace,
+        user=user,
+        placement="dashboard",
+        now=now,  # the summary's moment: one "today" on the page, even around midnight
+        unbilled_projects=unbilled,
     )
     if prompts:
         prompt_events_record_shown(workspace=workspace, user=user, prompts=prompts)

@@ -41,10 +41,13 @@ class TimeEntryAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset) -> None:
         with transaction.atomic():
-            entries = list(queryset.select_related("workspace"))
+            by_workspace: dict[int, list[TimeEntry]] = {}
+            for entry in queryset.select_related("workspace"):
+                by_workspace.setdefault(entry.workspace_id, []).append(entry)
             super().delete_queryset(request, queryset)
-            for entry in entries:
-                time_entry_days_apply(tzinfo=entry.workspace.tzinfo, removed=[entry])
+            # One upsert per workspace (its time zone), not one per entry.
+            for entries in by_workspace.values():
+                time_entry_days_apply(tzinfo=entries[0].workspace.tzinfo, removed=entries)
 
 
 @admin.register(RunningTimer)

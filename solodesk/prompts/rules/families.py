@@ -17,6 +17,7 @@ from django.db.models import Exists, Subquery
 from solodesk.accounts.models import Workspace
 from solodesk.clients.models import Client
 from solodesk.invoicing.models import Invoice, Payment
+from solodesk.invoicing.services import unbilled_entries
 from solodesk.projects.models import Project
 from solodesk.prompts.registry import Context, family
 from solodesk.quotes.models import Quote
@@ -62,13 +63,7 @@ def onboarding_facts(ctx: Context) -> OnboardingFacts:
     which first steps exist, and the objects the next step's button should open."""
     ws = ctx.workspace
     invoices = Invoice.objects.filter(workspace=ws, kind=Invoice.Kind.INVOICE)
-    unbilled = TimeEntry.objects.filter(
-        workspace=ws,
-        is_billable=True,
-        invoice_line__isnull=True,
-        invoiced_at__isnull=True,
-        project__billing_method__in=BILLING,
-    )
+    unbilled = unbilled_entries(workspace=ws)  # invoicing's one definition of "unbilled"
     row = (
         Workspace.objects.filter(pk=ws.pk)
         .values(
@@ -135,20 +130,6 @@ class ClientRow:
     # Σ seconds × hourly rate of the hourly projects' unbilled time (÷ 3600 for money).
     unbilled_rate_seconds: Decimal
     first_unbilled_at: dt.datetime | None
-
-
-CLIENT_FIELDS = (
-    "rank",
-    "c_public_id",
-    "c_name",
-    "c_email",
-    "c_terms",
-    "c_currency",
-    "entries",
-    "seconds",
-    "rate_seconds",
-    "first_at",
-)
 
 
 @dataclass(frozen=True)
@@ -463,18 +444,6 @@ CATEGORY_OF_RANK = {
     4: "invoice_draft_stale",
     5: "quote_expiring",
 }
-
-DOCUMENT_FIELDS = (
-    "rank",
-    "public_id",
-    "number",
-    "client_name",
-    "client_key",
-    "amount",
-    "currency",
-    "day",
-    "moment",
-)
 
 
 @functools.cache

@@ -1,0 +1,43 @@
+"""Deleting entries in the admin keeps the daily totals equal to the entries, with one
+upsert per workspace (not one per entry)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from solodesk.tests.factories import ProjectFactory, TimeEntryFactory
+from solodesk.timetracking.admin import TimeEntryAdmin
+from solodesk.timetracking.models import TimeEntry
+from solodesk.timetracking.tests.test_entry_days import BASE, expected_days, stored_days
+
+
+def _entries(persona, count: int) -> None:
+    project = ProjectFactory(client__workspace=persona.workspace)
+    for n in range(count):
+        started = BASE + dt.timedelta(hours=5 * n)
+        TimeEntryFactory(
+            project=project,
+            user=persona.user,
+            started_at=started,
+            ended_at=started + dt.timedelta(hours=1),
+        )
+
+
+@pytest.mark.parametrize("count", [2, 12])
+def test_admin_bulk_delete_keeps_totals_with_one_upsert_per_workspace(owner, stranger, count):
+    _entries(owner, count)
+    _entries(stranger, count)
+    model_admin = TimeEntryAdmin(TimeEntry, admin.site)
+    doomed = TimeEntry.objects.exclude(started_at=BASE)  # all but the first of each
+    with CaptureQueriesContext(connection) as queries:
+        model_admin.delete_queryset(None, doomed)
+    upserts = [q for q in queries.captured_queries if "ON CONFLICT" in q["sql"]]
+    assert len(upserts) == 2  # one per workspace, whatever the number of entries
+    for persona in (owner, stranger):
+        assert stored_days(persona.workspace) == expected_days(persona.workspace)
+        assert TimeEntry.objects.filter(workspace=persona.workspace).count() == 1
