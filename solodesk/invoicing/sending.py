@@ -93,7 +93,8 @@ def _lock(invoice: Invoice) -> Invoice:
     )
 
 
-def _new_token() -> str:
+def new_portal_token() -> str:
+    """A fresh client-link token (also used by reminders for an invoice never sent)."""
     return secrets.token_urlsafe(PORTAL_TOKEN_BYTES)
 
 
@@ -154,7 +155,7 @@ def invoice_send_start(
                 "to_email", f"“{address[:100]}” is not a valid e-mail address."
             ) from None
         if not locked.portal_token:
-            locked.portal_token = _new_token()
+            locked.portal_token = new_portal_token()
             Invoice.objects.filter(pk=locked.pk).update(portal_token=locked.portal_token)
         invoice.portal_token = locked.portal_token
         delivery = InvoiceDelivery.objects.create(
@@ -226,7 +227,8 @@ def _claim(delivery: InvoiceDelivery) -> bool:
     return claimed == 1
 
 
-def _smtp_error_message(error: Exception, to_email: str) -> str:
+def smtp_error_message(error: Exception, to_email: str) -> str:
+    """What went wrong, in words the person can act on (invoices and reminders)."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         replies = list(error.recipients.values())
         if replies and all(400 <= code < 500 for code, _reply in replies):
@@ -275,8 +277,8 @@ class SmtpFailure:
         return isinstance(error, (smtplib.SMTPServerDisconnected, OSError))
 
 
-def _transmit(message: EmailMessage) -> SmtpFailure | None:
-    """Send one message; None when the mail server accepted it.
+def smtp_transmit(message: EmailMessage) -> SmtpFailure | None:
+    """Send one message; None when the mail server accepted it (invoices and quotes).
 
     The connection is opened first, on its own: a failure there (refused, timeout, TLS,
     login) happens before any part of the message left, so it is surely not delivered.
@@ -326,7 +328,7 @@ def _after_smtp_failure(job: Job, delivery: InvoiceDelivery, failure: SmtpFailur
             f"({failure.error.__class__.__name__}), so the e-mail may or may not have "
             "arrived. Check with your client before sending it again.",
         )
-    reason = _smtp_error_message(failure.error, delivery.to_email)
+    reason = smtp_error_message(failure.error, delivery.to_email)
     delay = _retry_delay(job.attempts) if failure.is_transient else None
     if delay is None:
         if failure.is_transient:
@@ -413,7 +415,7 @@ def invoice_send_run(*, job: Job) -> Job:
     if not _claim(delivery):
         delivery.refresh_from_db(fields=["status", "error", "updated_at"])
         return _unclaimed(job, delivery)
-    failure = _transmit(message)
+    failure = smtp_transmit(message)
     if failure is not None:
         return _after_smtp_failure(job, delivery, failure)
     now = timezone.now()
@@ -486,7 +488,7 @@ def portal_link_regenerate(*, invoice: Invoice, user: User) -> Invoice:
                 errors={"status": ["Issue the invoice first: a draft has no client link."]},
             )
         had_link = bool(locked.portal_token)
-        token = _new_token()
+        token = new_portal_token()
         Invoice.objects.filter(pk=locked.pk).update(portal_token=token)
         _activity(
             locked,

@@ -1,5 +1,7 @@
 import datetime as dt
+import smtplib
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 import time_machine
@@ -13,6 +15,8 @@ from solodesk.quotes import services, tasks
 from solodesk.quotes.models import Quote, QuoteActivity
 from solodesk.quotes.tests.helpers import line, make_quote, make_sent_quote
 from solodesk.tests.factories import ClientFactory
+
+LOCMEM_SEND = "django.core.mail.backends.locmem.EmailBackend.send_messages"
 
 
 def _year() -> int:
@@ -178,6 +182,47 @@ def test_email_task_run_twice_sends_one_email_with_the_link(owner):
     quote.refresh_from_db()
     assert quote.emailed_at is not None
     assert quote.activities.filter(action=QuoteActivity.Action.EMAILED).count() == 1
+
+
+def test_a_refused_email_gives_its_claim_back_and_the_sweeper_sends_it_later(owner):
+    quote = make_sent_quote(workspace=owner.workspace, user=owner.user)
+    refused = smtplib.SMTPResponseException(451, b"try later")
+
+    with (
+        mock.patch(LOCMEM_SEND, side_effect=refused),
+        pytest.raises(smtplib.SMTPResponseException),
+    ):
+        tasks.quote_email_task(quote.pk)
+
+    quote.refresh_from_db()
+    assert quote.emailed_at is None
+    failed = quote.activities.get(action=QuoteActivity.Action.EMAIL_FAILED)
+    assert "temporarily refused the message (451 try later)" in failed.message
+    with (
+        time_machine.travel(timezone.now() + dt.timedelta(minutes=10)),
+        mock.patch.object(services, "_enqueue_email") as broker,
+    ):
+        assert services.quote_emails_requeue_stale(older_than=dt.timedelta(minutes=5)) == 1
+    broker.assert_called_once_with(quote.pk)
+    assert tasks.quote_email_task(quote.pk) is True
+    assert len(mail.outbox) == 1
+
+
+def test_an_email_whose_connection_broke_mid_message_is_never_sent_again(owner):
+    """It may have arrived: like an invoice e-mail, it is not re-sent (decision 0003)."""
+    quote = make_sent_quote(workspace=owner.workspace, user=owner.user)
+
+    with mock.patch(LOCMEM_SEND, side_effect=smtplib.SMTPServerDisconnected("gone")):
+        assert tasks.quote_email_task(quote.pk) is False
+
+    quote.refresh_from_db()
+    assert quote.emailed_at is not None  # the claim stays
+    failed = quote.activities.get(action=QuoteActivity.Action.EMAIL_FAILED)
+    assert "may or may not have arrived" in failed.message
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=10)):
+        assert services.quote_emails_requeue_stale(older_than=dt.timedelta(minutes=5)) == 0
+    assert tasks.quote_email_task(quote.pk) is False
+    assert mail.outbox == []
 
 
 def test_email_task_for_a_draft_sends_nothing(owner):

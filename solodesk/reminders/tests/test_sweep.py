@@ -332,6 +332,39 @@ def test_a_row_stuck_in_sending_after_its_worker_died_is_failed_not_resent(owner
     assert InvoiceActivity.objects.filter(invoice=invoice, action="reminder_failed").count() == 1
 
 
+@pytest.mark.parametrize("stuck", [1, 4])
+def test_rows_stuck_in_sending_are_failed_together_whatever_their_number(
+    owner, stuck, django_assert_num_queries
+):
+    invoices = [issued(owner) for _ in range(stuck)]
+    with time_machine.travel(at(DUE), tick=False):
+        ids = services.reminders_sweep(enqueue=False).queued
+        for index, reminder_id in enumerate(ids):
+            Reminder.objects.filter(pk=reminder_id).update(
+                status="sending", to_email=f"billing{index}@acme.test"
+            )
+    # The sweep's stale part: 1. stale queued rows  2. any row stuck in sending
+    # 3. SAVEPOINT  4. the stuck rows, locked  5. UPDATE them all  6. INSERT the activities
+    # 7. RELEASE — after the 2 set-up queries and the (empty) batch query: nothing is due
+    with (
+        time_machine.travel(at(DUE) + dt.timedelta(minutes=2), tick=False),
+        django_assert_num_queries(3 + 7),
+    ):
+        result = services.reminders_sweep(enqueue=False)
+    assert result.failed_stale == stuck
+    for index, reminder_id in enumerate(ids):
+        row = Reminder.objects.get(pk=reminder_id)
+        assert row.status == "failed"
+        assert row.error == (
+            f"The worker stopped while sending to billing{index}@acme.test, so the reminder "
+            "may or may not have arrived. Check with your client before sending another one."
+        )
+    assert (
+        InvoiceActivity.objects.filter(invoice__in=invoices, action="reminder_failed").count()
+        == stuck
+    )
+
+
 # --- cost ------------------------------------------------------------------------------------
 
 
