@@ -8,6 +8,26 @@ from django.shortcuts import get_object_or_404
 from solodesk.accounts.models import ApiToken, Membership, User, Workspace, token_digest
 
 
+def workspace_user_is_owner(*, workspace: Workspace, user: User) -> bool:
+    """Whether the user owns the workspace (settings, reminders, webhooks are the owner's).
+    A query: bearer-token API calls do not load the membership."""
+    return Membership.objects.filter(
+        workspace=workspace, user=user, role=Membership.Role.OWNER
+    ).exists()
+
+
+def workspace_owner_get(*, workspace_id: int) -> User | None:
+    """The workspace's owner (the first, should there be several): who background work
+    with no person behind it runs as, and who is told when it needs attention."""
+    membership = (
+        Membership.objects.select_related("user")
+        .filter(workspace_id=workspace_id, role=Membership.Role.OWNER)
+        .order_by("created_at", "pk")
+        .first()
+    )
+    return membership.user if membership is not None else None
+
+
 def membership_get_current(*, user: User) -> Membership | None:
     """The workspace a logged-in user works in (the first they joined)."""
     return (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,20 +24,41 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _send_to_broker(job_id: int, task_name: str, countdown: int | None = None) -> bool:
-    """Hand a job to the broker; False when the broker did not take it. A broker outage is
-    not the user's problem: the job row is already committed (its `enqueued_at` set when
-    it was written) and the stale-job sweeper hands it over again later. Publishing fails
-    fast (one retry, short socket timeouts: see the Celery settings), so a dead broker
-    costs the request milliseconds, not a hang; and a request pays one commit, not two."""
-    try:
-        from solodesk.config.celery_app import app
+def tasks_send(
+    task_name: str,
+    object_ids: Iterable[int],
+    *,
+    label: str = "",
+    countdown: int | None = None,
+) -> list[int]:
+    """Hand `task_name(id)` to the broker for each id (call it after commit); return the ids
+    it took. Every piece of background work is a committed row first (a Job, a reminder, a
+    run, a webhook delivery, a sent quote), so a broker outage is not the caller's problem:
+    it is logged ("Could not enqueue <label, with {id}>; the sweeper will retry"), the
+    remaining ids are not tried (they would fail the same way), and the owning sweeper
+    hands the rows over again later. Publishing fails fast (one retry, short socket
+    timeouts: see the Celery settings), so a dead broker costs the request milliseconds,
+    not a hang."""
+    from solodesk.config.celery_app import app
 
-        app.send_task(task_name, args=[job_id], countdown=countdown)
-    except Exception:
-        logger.exception("Could not enqueue job %s; the sweeper will retry", job_id)
-        return False
-    return True
+    options = {} if countdown is None else {"countdown": countdown}
+    sent: list[int] = []
+    for object_id in object_ids:
+        try:
+            app.send_task(task_name, args=[object_id], **options)
+        except Exception:
+            what = (label or task_name + "({id})").format(id=object_id)
+            logger.exception("Could not enqueue %s; the sweeper will retry", what)
+            break
+        sent.append(object_id)
+    return sent
+
+
+def _send_to_broker(job_id: int, task_name: str, countdown: int | None = None) -> bool:
+    """Hand a job to the broker; False when the broker did not take it (the job row is
+    committed with its `enqueued_at`, and the stale-job sweeper hands it over again later;
+    a request pays one commit, not two)."""
+    return bool(tasks_send(task_name, [job_id], label="job {id}", countdown=countdown))
 
 
 def job_create(
@@ -57,18 +79,11 @@ def job_create(
     return job
 
 
-# A running job touches `updated_at` with every progress step; one that has not for this
-# long lost its worker and may be claimed again. The default of the setting
-# JOB_HEARTBEAT_TIMEOUT_SECONDS, which `job_heartbeat_timeout()` reads at call time.
-JOB_HEARTBEAT_TIMEOUT = timedelta(seconds=90)
-
-
 def job_heartbeat_timeout() -> timedelta:
-    return timedelta(
-        seconds=getattr(
-            settings, "JOB_HEARTBEAT_TIMEOUT_SECONDS", JOB_HEARTBEAT_TIMEOUT.total_seconds()
-        )
-    )
+    """A running job touches `updated_at` with every progress step; one that has not for
+    this long (the setting JOB_HEARTBEAT_TIMEOUT_SECONDS, read at call time) lost its
+    worker and may be claimed again."""
+    return timedelta(seconds=settings.JOB_HEARTBEAT_TIMEOUT_SECONDS)
 
 
 def job_claim(*, job_id: int) -> Job | None:
@@ -205,7 +220,7 @@ def _broker_check() -> HealthCheck:
     """Open a fresh broker connection with a short timeout: Redis must answer, the
     filesystem broker's queue folder must be writable. Never waits longer than the
     broker socket timeout (two seconds by default)."""
-    from solodesk.config.celery_app import app
+    from solodesk.config.celery_app import app, redis_transport_options
 
     url = settings.CELERY_BROKER_URL
     if url.startswith("filesystem://"):
@@ -215,7 +230,8 @@ def _broker_check() -> HealthCheck:
         return HealthCheck("broker", False, f"queue folder {folder} is missing or not writable")
     timeout = float(getattr(settings, "BROKER_SOCKET_TIMEOUT_SECONDS", 2))
     try:
-        with app.connection_for_write(url) as broker:
+        # The socket timeouts here, not only the app's: a hung Redis must not hang the check.
+        with app.connection_for_write(url, transport_options=redis_transport_options()) as broker:
             broker.ensure_connection(max_retries=1, timeout=timeout)
             broker.default_channel  # noqa: B018 - opens a channel: Redis answers a PING
     except Exception as error:

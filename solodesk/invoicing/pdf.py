@@ -18,9 +18,14 @@ from typing import TYPE_CHECKING, Any
 from django.core.files.base import ContentFile, File
 from django.db.models.fields.files import FieldFile
 
-from solodesk.accounts.models import Membership
+from solodesk.accounts.selectors import workspace_owner_get
 from solodesk.core.models import Job
-from solodesk.core.pdf import content_digest, document_filename, pdf_render, rate_label, unit_label
+from solodesk.core.pdf import (
+    content_digest,
+    document_figures_content,
+    document_filename,
+    pdf_render,
+)
 from solodesk.core.services import job_create, job_set_progress, job_succeed
 from solodesk.invoicing.calculation import document_totals
 from solodesk.invoicing.models import Invoice
@@ -91,30 +96,7 @@ def invoice_pdf_content(invoice: Invoice) -> dict[str, Any]:
         "paid_on": invoice.paid_on,
         "seller": seller,
         "buyer": buyer,
-        "lines": [
-            {
-                "description": line.description,
-                "quantity": line.quantity,
-                "unit": unit_label(line.unit, line.quantity),
-                "unit_price": line.unit_price,
-                "tax_rate": rate_label(line.tax_rate),
-                "total": line.total,
-            }
-            for line in lines
-        ],
-        "subtotal": invoice.subtotal,
-        "discount_label": (
-            f"Discount ({rate_label(invoice.discount_value)}%)"
-            if invoice.discount_type == Invoice.DiscountType.PERCENT
-            else "Discount"
-        ),
-        "discount_amount": invoice.discount_amount,
-        "tax_groups": [
-            {"rate": rate_label(group.rate), "base": group.base, "tax": group.tax}
-            for group in totals.tax_groups
-        ],
-        "tax_total": invoice.tax_total,
-        "total": invoice.total,
+        **document_figures_content(invoice, lines, totals.tax_groups),
         "amount_paid": invoice.amount_paid,
         "amount_credited": invoice.amount_credited,
         "amount_due": invoice.amount_due,
@@ -182,15 +164,10 @@ def invoice_pdf_ensure(*, invoice: Invoice) -> FieldFile:
 
 
 def _job_owner(invoice: Invoice) -> User:
-    membership = (
-        Membership.objects.select_related("user")
-        .filter(workspace_id=invoice.workspace_id, role=Membership.Role.OWNER)
-        .order_by("created_at", "pk")
-        .first()
-    )
-    if membership is None:
+    owner = workspace_owner_get(workspace_id=invoice.workspace_id)
+    if owner is None:
         raise ValueError(f"Workspace {invoice.workspace_id} has no owner to run its jobs.")
-    return membership.user
+    return owner
 
 
 def invoice_pdf_request(*, invoice: Invoice, user: User | None) -> Job | None:

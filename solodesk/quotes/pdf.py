@@ -23,7 +23,13 @@ from django.db import transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from solodesk.core.pdf import content_digest, document_filename, pdf_render, rate_label, unit_label
+from solodesk.core.pdf import (
+    content_digest,
+    document_figures_content,
+    document_filename,
+    pdf_render,
+)
+from solodesk.core.services import tasks_send
 from solodesk.invoicing.calculation import document_totals
 from solodesk.quotes.models import Quote
 
@@ -83,30 +89,7 @@ def quote_pdf_content(quote: Quote) -> dict[str, Any]:
             "address": _clean(client.address),
             "tax_id": _clean(client.tax_id),
         },
-        "lines": [
-            {
-                "description": line.description,
-                "quantity": line.quantity,
-                "unit": unit_label(line.unit, line.quantity),
-                "unit_price": line.unit_price,
-                "tax_rate": rate_label(line.tax_rate),
-                "total": line.total,
-            }
-            for line in lines
-        ],
-        "subtotal": quote.subtotal,
-        "discount_label": (
-            f"Discount ({rate_label(quote.discount_value)}%)"
-            if quote.discount_type == Quote.DiscountType.PERCENT
-            else "Discount"
-        ),
-        "discount_amount": quote.discount_amount,
-        "tax_groups": [
-            {"rate": rate_label(group.rate), "base": group.base, "tax": group.tax}
-            for group in totals.tax_groups
-        ],
-        "tax_total": quote.tax_total,
-        "total": quote.total,
+        **document_figures_content(quote, lines, totals.tax_groups),
         "notes": quote.notes.strip(),
     }
 
@@ -171,12 +154,7 @@ def quote_pdf_ensure(*, quote: Quote) -> FieldFile:
 
 
 def _enqueue_pdf(quote_id: int) -> None:
-    from solodesk.config.celery_app import app
-
-    try:
-        app.send_task(PDF_TASK, args=[quote_id])
-    except Exception:
-        logger.exception("Could not enqueue the PDF of quote %s", quote_id)
+    tasks_send(PDF_TASK, [quote_id], label="the PDF of quote {id}")
 
 
 def quote_pdf_request(*, quote: Quote) -> bool:

@@ -30,8 +30,10 @@ from solodesk.accounts.models import User, Workspace
 from solodesk.clients.models import Client
 from solodesk.core.exceptions import ApplicationError
 from solodesk.core.l10n import format_date, format_money
+from solodesk.core.services import tasks_send
 from solodesk.invoicing.calculation import document_totals
 from solodesk.invoicing.models import DocumentCounter
+from solodesk.invoicing.sending import smtp_error_message, smtp_transmit
 from solodesk.invoicing.services import (
     decimal_from_input,
     document_lines_clean,
@@ -249,14 +251,7 @@ def _enqueue_email(quote_id: int) -> None:
     """After commit. A broker outage does not fail the send: the quote itself is the
     outbox row (sent, with a link, `emailed_at` empty) and `quote_emails_requeue_stale`
     hands its e-mail to the broker again later."""
-    from solodesk.config.celery_app import app
-
-    try:
-        app.send_task(EMAIL_TASK_NAME, args=[quote_id])
-    except Exception:
-        logger.exception(
-            "Could not enqueue the e-mail of quote %s; the sweeper will retry", quote_id
-        )
+    tasks_send(EMAIL_TASK_NAME, [quote_id], label="the e-mail of quote {id}")
 
 
 # A quote e-mail refused this often (each refusal is an "E-mail failed" activity), or
@@ -364,8 +359,9 @@ def _email_pdf(quote_id: int) -> FieldFile | None:
 def quote_email_deliver(*, quote_id: int) -> bool:
     """Send the quote's e-mail once. The conditional UPDATE on `emailed_at` is the claim: a
     second run (a redelivered message, a retry) changes no row and sends nothing. If the
-    mail server refuses, the claim is given back so a later run may try again. Returns
-    whether this run sent the e-mail."""
+    mail server surely did not take it, the claim is given back so a later run may try
+    again; if the connection broke mid-message the claim stays (it may have arrived).
+    Returns whether this run sent the e-mail."""
     pdf_file = _email_pdf(quote_id)
     now = timezone.now()
     claimed = Quote.objects.filter(
@@ -393,14 +389,30 @@ def quote_email_deliver(*, quote_id: int) -> bool:
     if pdf_file is not None:
         with pdf_file.open("rb") as handle:
             message.attach(quote_pdf_filename(quote), handle.read(), "application/pdf")
-    try:
-        message.send()
-    except Exception as error:
-        Quote.objects.filter(pk=quote_id, emailed_at=now).update(emailed_at=None)
-        _activity(quote, None, QuoteActivity.Action.EMAIL_FAILED, f"E-mail failed: {error}")
-        raise
-    _activity(quote, None, QuoteActivity.Action.EMAILED, f"E-mailed to {message.to[0]}.")
-    return True
+    failure = smtp_transmit(message)
+    if failure is None:
+        _activity(quote, None, QuoteActivity.Action.EMAILED, f"E-mailed to {message.to[0]}.")
+        return True
+    if failure.in_doubt:
+        # The message may have been handed over: the claim stays, so no sweep sends it again
+        # (the same rule as invoice e-mails, decision 0003).
+        _activity(
+            quote,
+            None,
+            QuoteActivity.Action.EMAIL_FAILED,
+            f"E-mail failed: the connection to the mail server broke while sending to "
+            f"{message.to[0]}, so it may or may not have arrived. Check with your client "
+            "before sending it again.",
+        )
+        return False
+    Quote.objects.filter(pk=quote_id, emailed_at=now).update(emailed_at=None)
+    _activity(
+        quote,
+        None,
+        QuoteActivity.Action.EMAIL_FAILED,
+        f"E-mail failed: {smtp_error_message(failure.error, message.to[0])}",
+    )
+    raise failure.error
 
 
 # --- the client's view (portal) ---------------------------------------------------------------

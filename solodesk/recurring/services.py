@@ -33,10 +33,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from solodesk.accounts.models import Membership, User, Workspace
+from solodesk.accounts.selectors import workspace_owner_get
 from solodesk.clients.models import Client
 from solodesk.core.exceptions import ApplicationError
 from solodesk.core.money import CURRENCIES
+from solodesk.core.services import tasks_send
 from solodesk.invoicing import services as invoicing
+from solodesk.invoicing.calculation import line_total
 from solodesk.invoicing.models import Invoice, InvoiceActivity
 from solodesk.invoicing.sending import invoice_send_start
 from solodesk.projects.models import Project
@@ -192,7 +195,9 @@ def _line_rows(profile: RecurringProfile, lines: Iterable[dict[str, Any]]) -> li
             unit=data.unit,
             unit_price=data.unit_price,
             tax_rate=data.tax_rate,
-            total=(data.quantity * data.unit_price).quantize(Decimal("0.01")),
+            total=line_total(
+                quantity=data.quantity, unit_price=data.unit_price, currency=profile.currency
+            ),
         )
         for position, data in enumerate(cleaned)
     ]
@@ -394,16 +399,7 @@ def recurring_profile_resume(*, profile: RecurringProfile, user: User) -> Recurr
 def _send_runs(run_ids: Sequence[int]) -> None:
     """Hand runs to the broker. A broker outage is not fatal: the runs are committed and
     the next sweep re-sends the ones that stayed queued (see `recurring_runs_requeue_stale`)."""
-    from solodesk.config.celery_app import app
-
-    sent: list[int] = []
-    for run_id in run_ids:
-        try:
-            app.send_task(RUN_TASK, args=[run_id])
-        except Exception:
-            logger.exception("Could not enqueue recurring run %s; the sweeper will retry", run_id)
-            break
-        sent.append(run_id)
+    sent = tasks_send(RUN_TASK, run_ids, label="recurring run {id}")
     if sent:
         RecurringRun.objects.filter(pk__in=sent, status=RecurringRun.Status.QUEUED).update(
             enqueued_at=timezone.now()
@@ -536,10 +532,10 @@ def _actor(profile: RecurringProfile) -> User:
         mine = memberships.filter(user_id=profile.created_by_id).first()
         if mine is not None:
             return mine.user
-    owner = memberships.filter(role=Membership.Role.OWNER).order_by("pk").first()
+    owner = workspace_owner_get(workspace_id=profile.workspace_id)
     if owner is None:
         raise ApplicationError("The workspace has no owner to create the invoice for.")
-    return owner.user
+    return owner
 
 
 def _line_description(template: str, label: str) -> str:

@@ -15,6 +15,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
 from pydantic import StringConstraints
 
+from solodesk.accounts.selectors import workspace_user_is_owner
 from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.core.api import DecimalString, IsoDatetime
@@ -134,7 +135,7 @@ def get_settings(request: HttpRequest) -> dict:
 def put_settings(request: HttpRequest, payload: SettingsSchema) -> dict:
     """Replace the schedule and the late-fee rule (the workspace owner only)."""
     workspace = _workspace(request)
-    if not selectors.workspace_user_is_owner(workspace=workspace, user=_user(request)):
+    if not workspace_user_is_owner(workspace=workspace, user=_user(request)):
         raise HttpError(403, "Only the workspace owner can change the reminder settings.")
     services.reminder_settings_update(
         workspace=workspace,

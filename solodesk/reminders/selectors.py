@@ -7,11 +7,10 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 
-from solodesk.accounts.models import Membership
 from solodesk.reminders.models import Reminder, ReminderSettings, ReminderStage
 
 if TYPE_CHECKING:
-    from solodesk.accounts.models import User, Workspace
+    from solodesk.accounts.models import Workspace
 
 
 def reminder_settings_get(*, workspace: Workspace) -> tuple[ReminderSettings, list[ReminderStage]]:
@@ -30,13 +29,6 @@ def reminder_list(
     if invoice_public_id:
         qs = qs.filter(invoice__public_id=invoice_public_id)
     return qs.order_by("-created_at", "-pk")
-
-
-def workspace_user_is_owner(*, workspace: Workspace, user: User) -> bool:
-    """Whether the user owns this workspace (settings are the owner's to change)."""
-    return Membership.objects.filter(
-        workspace=workspace, user=user, role=Membership.Role.OWNER
-    ).exists()
 
 
 def reminder_list_by_ids(*, ids: list[int]) -> list[Reminder]:

@@ -42,13 +42,14 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from solodesk.core.exceptions import ApplicationError
 from solodesk.core.l10n import format_date, format_money
 from solodesk.core.money import quantize
-from solodesk.core.services import JOB_HEARTBEAT_TIMEOUT
+from solodesk.core.services import job_heartbeat_timeout, tasks_send
 from solodesk.invoicing import sending
 from solodesk.invoicing.models import Invoice, InvoiceActivity
 from solodesk.invoicing.services import invoice_create_draft
@@ -70,9 +71,6 @@ logger = logging.getLogger(__name__)
 
 SEND_TASK = "solodesk.reminders.tasks.reminder_send_task"
 SWEEP_BATCH_SIZE = 500
-# A row in `sending` for longer than this lost its worker (the claim is taken right before
-# the SMTP conversation, which has a 10 s timeout).
-SENDING_TIMEOUT = JOB_HEARTBEAT_TIMEOUT
 OPEN_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID)
 
 _CLOSING = (
@@ -288,14 +286,7 @@ class SweepResult:
 def _send_to_broker(reminder_ids: list[int]) -> None:
     """Hand reminders to the broker. A broker outage is not the caller's problem: the rows
     are committed and the next sweep hands over the ones still queued."""
-    from solodesk.config.celery_app import app
-
-    for reminder_id in reminder_ids:
-        try:
-            app.send_task(SEND_TASK, args=[reminder_id])
-        except Exception:
-            logger.exception("Could not enqueue reminder %s; the sweep will retry", reminder_id)
-            return
+    tasks_send(SEND_TASK, reminder_ids, label="reminder {id}")
 
 
 def _open_invoices() -> Any:
@@ -484,6 +475,12 @@ def _sweep_batch(
     result.skipped += len(skipped)
 
 
+_STUCK_MESSAGE = (
+    "The worker stopped while sending to {to_email}, so the reminder may or may not have "
+    "arrived. Check with your client before sending another one."
+)
+
+
 def _handle_stale(
     now: dt.datetime, result: SweepResult, scope: Q, *, enqueue: bool, limit: int = 1000
 ) -> None:
@@ -502,34 +499,38 @@ def _handle_stale(
         if enqueue:
             transaction.on_commit(partial(_send_to_broker, stale))
         result.requeued = len(stale)
-    stuck = list(
-        Reminder.objects.filter(
-            status=Reminder.Status.SENDING, updated_at__lt=now - SENDING_TIMEOUT
+    # A row in `sending` past the job heartbeat timeout lost its worker (the claim is taken
+    # right before the SMTP conversation, which has a 10 s timeout).
+    stuck_filter = Q(status=Reminder.Status.SENDING, updated_at__lt=now - job_heartbeat_timeout())
+    if not Reminder.objects.filter(stuck_filter).exists():
+        return
+    before, after = _STUCK_MESSAGE.split("{to_email}")
+    with transaction.atomic():
+        # Locked, so a worker finishing one of them meanwhile waits and then finds it failed
+        # (its conditional UPDATE changes nothing); one UPDATE for the whole set.
+        stuck = list(
+            Reminder.objects.select_for_update(skip_locked=True)
+            .filter(stuck_filter)
+            .order_by("pk")
+            .values_list("pk", "invoice_id", "to_email")[:limit]
         )
-        .order_by("pk")
-        .values_list("pk", "invoice_id", "to_email")[:limit]
-    )
-    if stuck:
-        with transaction.atomic():
-            failed = []
-            for pk, invoice_id, to_email in stuck:
-                message = (
-                    f"The worker stopped while sending to {to_email}, so the reminder may or may "
-                    "not have arrived. Check with your client before sending another one."
-                )
-                if Reminder.objects.filter(pk=pk, status=Reminder.Status.SENDING).update(
-                    status=Reminder.Status.FAILED, error=message, updated_at=now
-                ):
-                    failed.append(
-                        InvoiceActivity(
-                            invoice_id=invoice_id,
-                            action=InvoiceActivity.Action.REMINDER_FAILED,
-                            message=message[:500],
-                            created_at=now,
-                        )
-                    )
-            InvoiceActivity.objects.bulk_create(failed)
-        result.failed_stale = len(failed)
+        Reminder.objects.filter(
+            pk__in=[pk for pk, _i, _e in stuck], status=Reminder.Status.SENDING
+        ).update(
+            status=Reminder.Status.FAILED,
+            error=Concat(Value(before), F("to_email"), Value(after)),
+            updated_at=now,
+        )
+        InvoiceActivity.objects.bulk_create(
+            InvoiceActivity(
+                invoice_id=invoice_id,
+                action=InvoiceActivity.Action.REMINDER_FAILED,
+                message=_STUCK_MESSAGE.format(to_email=to_email)[:500],
+                created_at=now,
+            )
+            for _pk, invoice_id, to_email in stuck
+        )
+    result.failed_stale = len(stuck)
 
 
 # --- "send a reminder now" -------------------------------------------------------------------
@@ -654,7 +655,7 @@ def _ensure_portal_link(invoice: Invoice) -> None:
     if invoice.portal_token:
         return
     Invoice.objects.filter(pk=invoice.pk, portal_token__isnull=True).update(
-        portal_token=sending._new_token()
+        portal_token=sending.new_portal_token()
     )
     invoice.portal_token = (
         Invoice.objects.filter(pk=invoice.pk).values_list("portal_token", flat=True).get()
@@ -731,7 +732,7 @@ def reminder_send(
         email.send(fail_silently=False)
     except Exception as error:
         logger.warning("Reminder %s failed: %r", reminder.pk, error)
-        text = sending._smtp_error_message(error, reminder.to_email)
+        text = sending.smtp_error_message(error, reminder.to_email)
         _finish(
             reminder,
             Reminder.Status.FAILED,

@@ -15,6 +15,7 @@ from ninja.responses import Status
 from pydantic import StringConstraints
 
 from solodesk.accounts.models import Workspace
+from solodesk.accounts.selectors import workspace_user_is_owner
 from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.core.api import IsoDatetime, omittable
@@ -92,7 +93,7 @@ class PingOut(Schema):
 
 def _owner_workspace(request: HttpRequest) -> Workspace:
     workspace = _workspace(request)
-    if not selectors.webhook_manager_is_owner(workspace=workspace, user=_user(request)):
+    if not workspace_user_is_owner(workspace=workspace, user=_user(request)):
         raise Http404("Only the workspace owner manages webhooks.")
     return workspace
 

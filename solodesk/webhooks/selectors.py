@@ -7,7 +7,7 @@ from uuid import UUID
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from solodesk.accounts.models import Membership, User, Workspace
+from solodesk.accounts.models import Workspace
 from solodesk.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
@@ -36,10 +36,3 @@ def webhook_delivery_list(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookDeliv
         .select_related("event")
         .order_by("-created_at", "-pk")
     )
-
-
-def webhook_manager_is_owner(*, workspace: Workspace, user: User) -> bool:
-    """Webhooks are the owner's (the secrets sign what the workspace sends out)."""
-    return Membership.objects.filter(
-        workspace=workspace, user=user, role=Membership.Role.OWNER
-    ).exists()

@@ -46,6 +46,7 @@ from django.utils import timezone
 
 from solodesk.accounts.models import Membership, User, Workspace
 from solodesk.core.exceptions import ApplicationError
+from solodesk.core.services import tasks_send
 from solodesk.invoicing.models import Invoice, InvoiceActivity
 from solodesk.invoicing.selectors import OPEN_STATUSES
 from solodesk.webhooks.models import (
@@ -115,16 +116,7 @@ def _subscribed_endpoint_ids(*, workspace_id: int, event_type: str) -> list[int]
 def _send_to_broker(task_name: str, object_ids: Iterable[int]) -> None:
     """Hand ids to the broker. An outage is not the caller's problem: the rows are
     committed and the sweeper hands them over again later."""
-    from solodesk.config.celery_app import app
-
-    for object_id in object_ids:
-        try:
-            app.send_task(task_name, args=[object_id])
-        except Exception:
-            logger.exception(
-                "Could not enqueue %s(%s); the sweeper will retry", task_name, object_id
-            )
-            return
+    tasks_send(task_name, object_ids)
 
 
 def _event_write(
@@ -218,9 +210,7 @@ def invoice_payload(invoice: Invoice) -> dict[str, Any]:
     }
 
 
-def webhook_event_record_invoice(
-    *, invoice: Invoice, event_type: str, dedup_key: str | None = None
-) -> WebhookEvent | None:
+def webhook_event_record_invoice(*, invoice: Invoice, event_type: str) -> WebhookEvent | None:
     """invoice.issued / sent / viewed / paid / overdue. The payload is built only when an
     endpoint listens, so a workspace without webhooks pays one query."""
     endpoint_ids = _subscribed_endpoint_ids(
@@ -233,7 +223,6 @@ def webhook_event_record_invoice(
         event_type=event_type,
         payload=invoice_payload(invoice),
         endpoint_ids=endpoint_ids,
-        dedup_key=dedup_key,
         invoice_id=invoice.pk,
     )
 
@@ -247,6 +236,9 @@ def webhook_event_record_payment(*, payment: Payment) -> WebhookEvent | None:
     paid_endpoint_ids = (
         _listening(rows, "invoice.paid") if invoice.status == Invoice.Status.PAID else []
     )
+    if not endpoint_ids and not paid_endpoint_ids:
+        return None
+    invoice_data = invoice_payload(invoice)
     event = None
     if endpoint_ids:
         payload = {
@@ -256,7 +248,7 @@ def webhook_event_record_payment(*, payment: Payment) -> WebhookEvent | None:
             "date": payment.date.isoformat(),
             "method": payment.method,
             "reference": payment.reference,
-            "invoice": invoice_payload(invoice),
+            "invoice": invoice_data,
         }
         event = _event_write(
             workspace_id=invoice.workspace_id,
@@ -269,7 +261,7 @@ def webhook_event_record_payment(*, payment: Payment) -> WebhookEvent | None:
         _event_write(
             workspace_id=invoice.workspace_id,
             event_type="invoice.paid",
-            payload=invoice_payload(invoice),
+            payload=invoice_data,
             endpoint_ids=paid_endpoint_ids,
             invoice_id=invoice.pk,
         )
@@ -786,12 +778,15 @@ def webhook_overdue_events_emit(*, limit: int = SWEEP_BATCH_SIZE) -> int:
     """invoice.overdue, once per invoice (dedup key `invoice.overdue:<invoice id>`), for
     invoices whose due date has passed in their workspace's time zone with money due, in
     workspaces where an active endpoint subscribes. Bounded: at most `limit` invoices per
-    sweep, oldest due date first; an anti-join skips those already announced."""
+    sweep, oldest due date first; an anti-join skips those already announced. A fixed
+    number of queries per batch: the endpoints, the candidates, then in one transaction
+    the events (bulk, conflicts on the dedup key skipped), their read-back and the
+    deliveries (bulk); the broker gets them after commit."""
     subscribed: dict[int, list[int]] = {}
-    for pk, workspace_id, events in WebhookEndpoint.objects.filter(is_active=True).values_list(
+    for pk, workspace_id, event_types in WebhookEndpoint.objects.filter(is_active=True).values_list(
         "pk", "workspace_id", "events"
     ):
-        if OVERDUE in (events or []):
+        if OVERDUE in (event_types or []):
             subscribed.setdefault(workspace_id, []).append(pk)
     if not subscribed:
         return 0
@@ -810,22 +805,41 @@ def webhook_overdue_events_emit(*, limit: int = SWEEP_BATCH_SIZE) -> int:
         .select_related("workspace", "client")
         .order_by("due_date", "pk")[:limit]
     )
-    emitted = 0
+    events: list[WebhookEvent] = []
     for invoice in candidates:
         with timezone.override(invoice.workspace.tzinfo):
             if not invoice.is_overdue:
                 continue
-            with transaction.atomic():
-                event = _event_write(
+            events.append(
+                WebhookEvent(
                     workspace_id=invoice.workspace_id,
                     event_type=OVERDUE,
-                    payload=invoice_payload(invoice),
-                    endpoint_ids=subscribed[invoice.workspace_id],
+                    payload=_json_safe(invoice_payload(invoice)),
                     dedup_key=f"{OVERDUE}:{invoice.public_id}",
                     invoice_id=invoice.pk,
                 )
-        emitted += event is not None
-    return emitted
+            )
+    if not events:
+        return 0
+    with transaction.atomic():
+        # A concurrent sweep may have announced some of these since the anti-join: the
+        # unique dedup key skips them, and the read-back by this run's own `public_id`s
+        # finds the events written here (ignore_conflicts sets no pk).
+        WebhookEvent.objects.bulk_create(events, ignore_conflicts=True)
+        written = list(
+            WebhookEvent.objects.filter(
+                public_id__in=[event.public_id for event in events]
+            ).values_list("pk", "workspace_id")
+        )
+        now = timezone.now()
+        deliveries = WebhookDelivery.objects.bulk_create(
+            WebhookDelivery(event_id=event_id, endpoint_id=endpoint_id, next_attempt_at=now)
+            for event_id, workspace_id in written
+            for endpoint_id in subscribed[workspace_id]
+        )
+        delivery_ids = [delivery.pk for delivery in deliveries]
+        transaction.on_commit(lambda: _send_to_broker(DELIVERY_TASK, delivery_ids))
+    return len(written)
 
 
 def webhook_deliveries_sweep(*, batch_size: int = SWEEP_BATCH_SIZE) -> dict[str, int]:

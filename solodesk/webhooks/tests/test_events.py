@@ -288,6 +288,82 @@ def test_overdue_follows_the_workspaces_day(owner):
         assert services.webhook_overdue_events_emit() == 1
 
 
+def _overdue_invoices(workspace, count: int) -> list[Invoice]:
+    """`count` issued invoices due on 16 March 2026, 121.00 EUR each, nothing paid."""
+    client = make_client(workspace=workspace)
+    return Invoice.objects.bulk_create(
+        Invoice(
+            workspace=workspace,
+            client=client,
+            status=Invoice.Status.ISSUED,
+            number=f"2026-{n + 1:05d}",
+            number_year=2026,
+            number_sequence=n + 1,
+            currency="EUR",
+            issue_date=dt.date(2026, 3, 2),
+            due_date=dt.date(2026, 3, 16),
+            subtotal=Decimal("100.00"),
+            tax_total=Decimal("21.00"),
+            total=Decimal("121.00"),
+        )
+        for n in range(count)
+    )
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_the_overdue_emission_runs_a_fixed_number_of_queries(
+    owner, broker, count, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    first = make_endpoint(owner.workspace, events=["invoice.overdue"])
+    second = make_endpoint(owner.workspace, events=["invoice.overdue", "invoice.paid"])
+    make_endpoint(owner.workspace, events=["invoice.paid"])
+    _overdue_invoices(owner.workspace, count)
+    broker.reset_mock()
+
+    # 1 active endpoints (who listens to invoice.overdue), 2 overdue invoices not yet
+    # announced (with workspace and client), 3 SAVEPOINT, 4 INSERT of the events (conflicts
+    # on the dedup key ignored), 5 read-back of the events written, 6 INSERT of the
+    # deliveries, 7 RELEASE SAVEPOINT.
+    with (
+        time_machine.travel(dt.datetime(2026, 4, 1, 12, tzinfo=dt.UTC)),
+        django_capture_on_commit_callbacks(execute=True),
+        django_assert_num_queries(7),
+    ):
+        emitted = services.webhook_overdue_events_emit()
+
+    assert emitted == count
+    events = WebhookEvent.objects.filter(event_type="invoice.overdue")
+    assert events.count() == count
+    assert set(events.values_list("invoice__workspace", flat=True)) == {owner.workspace.pk}
+    deliveries = WebhookDelivery.objects.filter(event__event_type="invoice.overdue")
+    assert sorted(deliveries.values_list("endpoint", flat=True)) == sorted(
+        [first.pk, second.pk] * count
+    )
+    assert sorted(sent_ids(broker)) == sorted(deliveries.values_list("pk", flat=True))
+
+
+def test_an_overdue_event_written_meanwhile_is_not_emitted_twice(owner, broker):
+    """A concurrent sweep announced one invoice after this sweep's anti-join ran (shown by
+    an event with the same dedup key the anti-join cannot see): the dedup key skips it,
+    and only the events written by this sweep get deliveries."""
+    endpoint = make_endpoint(owner.workspace, events=["invoice.overdue"])
+    taken, free = _overdue_invoices(owner.workspace, 2)
+    WebhookEvent.objects.create(
+        workspace=owner.workspace,
+        event_type="invoice.other",
+        dedup_key=f"invoice.overdue:{taken.public_id}",
+        invoice=taken,
+    )
+
+    with time_machine.travel(dt.datetime(2026, 4, 1, 12, tzinfo=dt.UTC)):
+        assert services.webhook_overdue_events_emit() == 1
+
+    (event,) = WebhookEvent.objects.filter(event_type="invoice.overdue")
+    assert event.invoice_id == free.pk
+    (delivery,) = WebhookDelivery.objects.all()
+    assert (delivery.event_id, delivery.endpoint_id) == (event.pk, endpoint.pk)
+
+
 # --- the sweeper ------------------------------------------------------------------------------
 
 
