@@ -6,6 +6,7 @@ solodesk worker       a Celery worker
 solodesk beat         the Celery beat scheduler
 solodesk migrate      create or update the database
 solodesk demo         load demo data (safe to run twice)
+solodesk seed         fill a new workspace with years of data (--scale small|medium|large)
 solodesk remind       queue the payment reminders that are due now (what the scheduler runs)
 solodesk createuser   create a user with a workspace, optionally an API token
 solodesk manage ...   any Django management command
@@ -257,6 +258,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+SEED_EMAIL = "owner@seed.example"
+SEED_PASSWORD = "seed passphrase 1234"  # noqa: S105 - printed on purpose: the seed's login
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    _django_setup()
+    from solodesk.core.exceptions import ApplicationError
+    from solodesk.seed import seed_workspace
+
+    print(f"Seeding a {args.scale} workspace for {args.email} …", flush=True)
+    try:
+        result = seed_workspace(
+            scale=args.scale,
+            email=args.email,
+            password=args.password,
+            random_seed=args.random_seed,
+            progress=lambda line: print(line, flush=True),
+        )
+    except ApplicationError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    for name, count in result.counts.items():
+        print(f"  {name:<24} {count:>9,}")
+    shown = args.password if args.password == SEED_PASSWORD else "the password you chose"
+    print(f"Done in {result.seconds:.1f} s. Log in as {result.email} / {shown}")
+    return 0
+
+
 def cmd_remind(args: argparse.Namespace) -> int:
     """Run the reminder sweep now, in this process, and say what it queued. The e-mails are
     sent by the worker (or here, with --send, one after the other)."""
@@ -358,6 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("beat", help="the Celery beat scheduler").set_defaults(func=cmd_beat)
     sub.add_parser("migrate", help="create or update the database").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="load demo data (idempotent)").set_defaults(func=cmd_demo)
+    seed = sub.add_parser("seed", help="fill a new workspace with years of data")
+    seed.add_argument("--scale", choices=["small", "medium", "large"], default="small")
+    seed.add_argument("--email", default=SEED_EMAIL, help="the new owner's login")
+    seed.add_argument("--password", default=SEED_PASSWORD)
+    seed.add_argument("--random-seed", type=int, default=1, help="same seed, same data")
+    seed.set_defaults(func=cmd_seed)
     remind = sub.add_parser("remind", help="queue the payment reminders due now")
     remind.add_argument(
         "--send", action="store_true", help="send them here instead of through the worker"

@@ -82,12 +82,14 @@ def _register_routers() -> None:
     from solodesk.clients.api import router as clients_router
     from solodesk.core.api import health_router
     from solodesk.core.api import router as jobs_router
+    from solodesk.expenses.api import router as expenses_router
     from solodesk.invoicing.api import router as invoicing_router
     from solodesk.projects.api import router as projects_router
     from solodesk.prompts.api import router as prompts_router
     from solodesk.quotes.api import router as quotes_router
     from solodesk.recurring.api import router as recurring_router
     from solodesk.reminders.api import router as reminders_router
+    from solodesk.reports.api import router as reports_router
     from solodesk.timetracking.api import entries_router, timer_router
     from solodesk.webhooks.api import router as webhooks_router
 
@@ -103,6 +105,8 @@ def _register_routers() -> None:
     api.add_router("/recurring-invoices", recurring_router)
     api.add_router("/webhooks", webhooks_router)
     api.add_router("/prompts", prompts_router)
+    api.add_router("/expenses", expenses_router)
+    api.add_router("/reports", reports_router)
 
 
 _register_routers()

@@ -19,6 +19,8 @@ urlpatterns = [
     path("recurring/", include("solodesk.recurring.urls")),
     path("webhooks/", include("solodesk.webhooks.urls")),
     path("prompts/", include("solodesk.prompts.urls")),
+    path("expenses/", include("solodesk.expenses.urls")),
+    path("reports/", include("solodesk.reports.urls")),
     # The client portal: no login, the secret token in the path is the key.
     path("p/q/", include("solodesk.quotes.portal_urls")),
     path("p/", include("solodesk.invoicing.portal_urls")),

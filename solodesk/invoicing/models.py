@@ -118,10 +118,19 @@ class Invoice(BaseModel):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
+            # The open invoices (receivables, overdue): index-only on PostgreSQL, which
+            # honours `include` (other databases ignore it).
             models.Index(
-                fields=["workspace", "kind", "status", "due_date"], name="invoice_status_idx"
+                fields=["workspace", "kind", "status", "due_date"],
+                include=["currency", "total", "amount_paid", "amount_credited"],
+                name="invoice_status_idx",
             ),
             models.Index(fields=["workspace", "-created_at"], name="invoice_recent_idx"),
+            # The invoice list's order: issue date (drafts first), newest created, pk.
+            models.Index(
+                fields=["workspace", "kind", "-issue_date", "-created_at", "-id"],
+                name="invoice_list_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -248,12 +257,51 @@ class Payment(BaseModel):
 
     class Meta:
         ordering = ["date", "pk"]
+        indexes = [
+            # The dashboard's revenue takes this month's payments dated after today off the
+            # monthly totals (decision 0006): a handful of rows, found by date.
+            models.Index(fields=["date"], name="payment_date_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")
         ]
 
     def __str__(self) -> str:
         return f"{self.amount} on {self.date}"
+
+
+class RevenueMonth(models.Model):
+    """Derived totals: per workspace, client, currency and month (its first day), the money
+    invoiced — issued, partially paid and paid invoices by issue date, less issued credit
+    notes by theirs; void ones and drafts not counted — and paid (payments by payment
+    date), tax included. Written only by `services.revenue_months_apply`, in the
+    transaction of the service that changes a figure (issue, void, credit note, payment
+    recorded or deleted), so the dashboard and the yearly report read at most one row per
+    client and month instead of every invoice and payment (decision 0006)."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="revenue_months"
+    )
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.CASCADE, related_name="revenue_months"
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    month = models.DateField()
+    invoiced = MoneyField(default=Decimal("0.00"))
+    paid = MoneyField(default=Decimal("0.00"))
+    # How many documents and payments the figures add up (0: nothing left, the row is
+    # skipped, as the raw aggregate would have no group for it).
+    documents = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "month", "client", "currency"], name="revenue_month_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.month:%Y-%m} {self.currency}: {self.invoiced}/{self.paid}"
 
 
 class InvoiceActivity(models.Model):

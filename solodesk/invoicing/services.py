@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
@@ -37,6 +37,7 @@ from solodesk.invoicing.models import (
     InvoiceActivity,
     InvoiceLine,
     Payment,
+    RevenueMonth,
 )
 from solodesk.projects.models import Project
 from solodesk.timetracking.models import TimeEntry
@@ -261,6 +262,116 @@ def _build_line(invoice: Invoice, position: int, data: _LineData) -> InvoiceLine
 def _check_draft(invoice: Invoice) -> None:
     if invoice.status != Invoice.Status.DRAFT:
         raise ApplicationError(ISSUED_CHANGE_MESSAGE)
+
+
+# --- monthly revenue totals (RevenueMonth, decision 0006) ------------------------------------
+
+# The statuses whose documents count as invoiced (credit notes negatively).
+BILLED_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID)
+
+
+@dataclass(frozen=True)
+class RevenueChange:
+    """Money to add to one month's totals of an invoice's client and currency, and the
+    document (invoice, credit note or payment) counted in or out: `sign` 1 or −1."""
+
+    invoice: Invoice
+    day: dt.date
+    sign: int
+    invoiced: Decimal = Decimal("0.00")
+    paid: Decimal = Decimal("0.00")
+
+
+def _signed_total(invoice: Invoice) -> Decimal:
+    """What an issued document adds to "invoiced": a credit note takes its total off."""
+    return -invoice.total if invoice.kind == Invoice.Kind.CREDIT_NOTE else invoice.total
+
+
+def revenue_months_apply(*changes: RevenueChange) -> None:
+    """Add the changes to their (workspace, client, currency, month) rows in ONE
+    INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x: the database adds them, so two
+    concurrent writers to the same month never lose one, and no row is read. Call it in
+    the transaction of the service that changes the figure."""
+    totals: dict[tuple[int, int, str, dt.date], tuple[Decimal, Decimal, int]] = {}
+    for change in changes:
+        invoice = change.invoice
+        key = (invoice.workspace_id, invoice.client_id, invoice.currency, change.day.replace(day=1))
+        invoiced, paid, documents = totals.get(key, (Decimal("0.00"), Decimal("0.00"), 0))
+        totals[key] = (invoiced + change.invoiced, paid + change.paid, documents + change.sign)
+    rows = [(key, value) for key, value in totals.items() if any(value)]
+    if not rows:
+        return
+    table = connection.ops.quote_name(RevenueMonth._meta.db_table)
+    ops = connection.ops
+    params: list[Any] = []
+    for (workspace_id, client_id, currency, month), (invoiced, paid, documents) in rows:
+        params += [
+            workspace_id,
+            client_id,
+            currency,
+            ops.adapt_datefield_value(month),
+            ops.adapt_decimalfield_value(invoiced),
+            ops.adapt_decimalfield_value(paid),
+            documents,
+        ]
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table}"  # noqa: S608
+            f" (workspace_id, client_id, currency, month, invoiced, paid, documents)"
+            f" VALUES {values}"
+            f" ON CONFLICT (workspace_id, month, client_id, currency)"
+            f" DO UPDATE SET invoiced = {table}.invoiced + excluded.invoiced,"
+            f" paid = {table}.paid + excluded.paid,"
+            f" documents = {table}.documents + excluded.documents",
+            params,
+        )
+
+
+def _revenue_rebuild_sql(vendor: str, *, one_workspace: bool) -> str:
+    if vendor == "postgresql":
+        month = "date_trunc('month', {}::timestamp)::date"
+    else:
+        month = "strftime('%%Y-%%m-01', {})"
+    table = RevenueMonth._meta.db_table
+    invoice = Invoice._meta.db_table
+    payment = Payment._meta.db_table
+    only = " AND i.workspace_id = %s" if one_workspace else ""
+    return (
+        f"INSERT INTO {table}"  # noqa: S608
+        f" (workspace_id, client_id, currency, month, invoiced, paid, documents)"
+        f" SELECT t.workspace_id, t.client_id, t.currency, t.month, SUM(t.invoiced), SUM(t.paid),"
+        f" COUNT(*) FROM ("
+        f" SELECT i.workspace_id AS workspace_id, i.client_id AS client_id,"
+        f" i.currency AS currency, {month.format('i.issue_date')} AS month,"
+        f" CASE WHEN i.kind = %s THEN -i.total ELSE i.total END AS invoiced, 0 AS paid"
+        f" FROM {invoice} i WHERE i.status IN (%s, %s, %s){only}"
+        f" UNION ALL"
+        f" SELECT i.workspace_id, i.client_id, i.currency, {month.format('p.date')}, 0, p.amount"
+        f" FROM {payment} p INNER JOIN {invoice} i ON i.id = p.invoice_id"
+        f" WHERE 1 = 1{only}"
+        f" ) t GROUP BY t.workspace_id, t.client_id, t.currency, t.month"
+    )
+
+
+@transaction.atomic
+def revenue_months_rebuild(*, workspace: Workspace | None = None) -> int:
+    """Recompute the monthly revenue totals from the invoices and payments, of one
+    workspace or of all (the migration that adds them, bulk-loaded data: `solodesk seed`,
+    benchmarks): one INSERT … SELECT … GROUP BY. Returns the number of rows written."""
+    rows = RevenueMonth.objects.all()
+    params: list[Any] = [
+        Invoice.Kind.CREDIT_NOTE.value,
+        *(status.value for status in BILLED_STATUSES),
+    ]
+    if workspace is not None:
+        rows = rows.filter(workspace=workspace)
+        params += [workspace.pk, workspace.pk]
+    rows.delete()
+    sql = _revenue_rebuild_sql(connection.vendor, one_workspace=workspace is not None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
 
 
 # --- drafts ----------------------------------------------------------------------------------
@@ -732,6 +843,9 @@ def invoice_issue(*, invoice: Invoice, user: User, issue_date: dt.date | None = 
     locked.status = Invoice.Status.ISSUED
     locked.issued_at = now
     _save_numbered(locked)
+    revenue_months_apply(
+        RevenueChange(locked, locked.issue_date, 1, invoiced=_signed_total(locked))
+    )
     TimeEntry.objects.filter(invoice_line__invoice=locked).update(invoiced_at=now)
     _activity(locked, user, InvoiceActivity.Action.ISSUED, f"Issued as {locked.number}.")
     webhook_event_record_invoice(invoice=locked, event_type="invoice.issued")
@@ -760,6 +874,10 @@ def invoice_void(*, invoice: Invoice, user: User, reason: str = "") -> Invoice:
     locked.status = Invoice.Status.VOID
     locked.voided_at = timezone.now()
     locked.save(update_fields=["status", "voided_at", "updated_at"])
+    if locked.issue_date is not None:  # issued, so it always has one
+        revenue_months_apply(
+            RevenueChange(locked, locked.issue_date, -1, invoiced=-_signed_total(locked))
+        )
     reason = " ".join(reason.split())
     _activity(locked, user, InvoiceActivity.Action.VOIDED, f"Voided. {reason}".strip())
     if locked.kind == Invoice.Kind.CREDIT_NOTE and locked.credited_invoice_id is not None:
@@ -882,6 +1000,7 @@ def credit_note_create(
     note.status = Invoice.Status.ISSUED
     note.issued_at = timezone.now()
     _save_numbered(note)
+    revenue_months_apply(RevenueChange(note, today, 1, invoiced=_signed_total(note)))
     InvoiceLine.objects.bulk_create(built)
     suffix = f" {reason}" if reason else ""
     _activity(
@@ -988,6 +1107,7 @@ def payment_record(
         reference=" ".join(str(reference or "").split())[:200],
         recorded_by=user,
     )
+    revenue_months_apply(RevenueChange(locked, date, 1, paid=payment.amount))
     _settle(locked)
     _activity(
         locked,
@@ -1012,6 +1132,8 @@ def payment_delete(*, payment: Payment, user: User) -> Invoice:
     deleted, _ = Payment.objects.filter(pk=payment.pk, invoice=locked).delete()
     if not deleted:
         raise ApplicationError("This payment was already deleted.")
+    # A payment is never changed once recorded: the caller's amount and date are its own.
+    revenue_months_apply(RevenueChange(locked, payment.date, -1, paid=-payment.amount))
     _settle(locked)
     _activity(locked, user, InvoiceActivity.Action.PAYMENT_DELETED, message)
     return _refresh_caller_copy(payment.invoice, locked)

@@ -141,3 +141,33 @@ class TimeEntryDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workspace_id} {self.user_id} {self.day}: {self.seconds}s"
+
+
+class TimeEntryMonth(models.Model):
+    """Derived totals: per workspace, project and local month (the first day of the month
+    the entry starts in, in the workspace's time zone), the entries, seconds tracked and
+    billable ones. Kept exactly like `TimeEntryDay`, by the same upsert call in the same
+    transaction, for the yearly report by client: a year is at most 12 rows per project
+    instead of every entry (decision 0005). Keyed by project, not client, so moving a
+    project to another client needs no rewrite."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="time_entry_months"
+    )
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="time_entry_months"
+    )
+    month = models.DateField()
+    entries = models.IntegerField(default=0)
+    seconds = models.BigIntegerField(default=0)
+    billable_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "month", "project"], name="entry_month_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} {self.project_id} {self.month:%Y-%m}: {self.seconds}s"

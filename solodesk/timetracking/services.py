@@ -19,6 +19,7 @@ from solodesk.timetracking.models import (
     Tag,
     TimeEntry,
     TimeEntryDay,
+    TimeEntryMonth,
 )
 from solodesk.webhooks.services import (
     webhook_event_record_timer_started,
@@ -34,6 +35,8 @@ DEFAULT_START_TIME = dt.time(9, 0)
 
 # (workspace id, user id, local day) -> (entries, seconds, billable seconds) to add.
 DayDeltas = dict[tuple[int, int, dt.date], tuple[int, int, int]]
+# (workspace id, project id, first day of the local month) -> the same (decision 0005).
+MonthDeltas = dict[tuple[int, int, dt.date], tuple[int, int, int]]
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class EntryShare:
     started_at: dt.datetime
     duration_seconds: int
     is_billable: bool
+    project_id: int
 
     @classmethod
     def of(cls, entry: TimeEntry) -> EntryShare:
@@ -54,17 +58,60 @@ class EntryShare:
             entry.started_at,
             entry.duration_seconds,
             entry.is_billable,
+            entry.project_id,
         )
 
 
-def _add_share(deltas: DayDeltas, share: EntryShare, tzinfo: dt.tzinfo, sign: int) -> None:
-    key = (share.workspace_id, share.user_id, share.started_at.astimezone(tzinfo).date())
-    entries, seconds, billable = deltas.get(key, (0, 0, 0))
-    deltas[key] = (
-        entries + sign,
-        seconds + sign * share.duration_seconds,
-        billable + (sign * share.duration_seconds if share.is_billable else 0),
+def _add_share(
+    deltas: DayDeltas, months: MonthDeltas, share: EntryShare, tzinfo: dt.tzinfo, sign: int
+) -> None:
+    day = share.started_at.astimezone(tzinfo).date()
+    change = (
+        sign,
+        sign * share.duration_seconds,
+        sign * share.duration_seconds if share.is_billable else 0,
     )
+    for totals, key in (
+        (deltas, (share.workspace_id, share.user_id, day)),
+        (months, (share.workspace_id, share.project_id, day.replace(day=1))),
+    ):
+        entries, seconds, billable = totals.get(key, (0, 0, 0))
+        totals[key] = (entries + change[0], seconds + change[1], billable + change[2])
+
+
+def _upsert_totals(
+    model: type[TimeEntryDay] | type[TimeEntryMonth],
+    columns: tuple[str, str, str],
+    totals: dict[tuple[int, int, dt.date], tuple[int, int, int]],
+) -> None:
+    """One INSERT … ON CONFLICT DO UPDATE adding the non-zero differences in `totals`;
+    `columns` name the key's three columns in the order of the unique constraint's."""
+    rows = [(key, value) for key, value in totals.items() if value != (0, 0, 0)]
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    params: list[Any] = []
+    for (workspace_id, other_id, day), (entries, seconds, billable) in rows:
+        params += [
+            workspace_id,
+            other_id,
+            connection.ops.adapt_datefield_value(day),
+            entries,
+            seconds,
+            billable,
+        ]
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+    workspace_column, other_column, day_column = columns
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({workspace_column}, {other_column}, {day_column}, "  # noqa: S608
+            f"entries, seconds, billable_seconds) VALUES {values} "
+            f"ON CONFLICT ({workspace_column}, {day_column}, {other_column}) "
+            f"DO UPDATE SET entries = {table}.entries + excluded.entries, "
+            f"seconds = {table}.seconds + excluded.seconds, "
+            f"billable_seconds = {table}.billable_seconds + excluded.billable_seconds",
+            params,
+        )
 
 
 def time_entry_days_apply(
@@ -75,57 +122,54 @@ def time_entry_days_apply(
 ) -> None:
     """Add the `added` entries to their days' totals and take the `removed` ones off, in ONE
     INSERT … ON CONFLICT DO UPDATE that adds the differences (so concurrent writers to the
-    same day never lose an update). Call it in the transaction that writes the entries;
-    `tzinfo` is the workspace's time zone (the day is the local day of the start)."""
+    same day never lose an update); and the same for the per-project monthly totals
+    (`TimeEntryMonth`, decision 0005), a second upsert when the change moves any time.
+    Call it in the transaction that writes the entries; `tzinfo` is the workspace's time
+    zone (the day is the local day of the start)."""
     deltas: DayDeltas = {}
+    months: MonthDeltas = {}
     for item in added:
-        _add_share(deltas, item if isinstance(item, EntryShare) else EntryShare.of(item), tzinfo, 1)
+        share = item if isinstance(item, EntryShare) else EntryShare.of(item)
+        _add_share(deltas, months, share, tzinfo, 1)
     for item in removed:
-        _add_share(
-            deltas, item if isinstance(item, EntryShare) else EntryShare.of(item), tzinfo, -1
-        )
-    rows = [(key, value) for key, value in deltas.items() if value != (0, 0, 0)]
-    if not rows:
-        return
-    table = connection.ops.quote_name(TimeEntryDay._meta.db_table)
-    params: list[Any] = []
-    for (workspace_id, user_id, day), (entries, seconds, billable) in rows:
-        params += [
-            workspace_id,
-            user_id,
-            connection.ops.adapt_datefield_value(day),
-            entries,
-            seconds,
-            billable,
-        ]
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (workspace_id, user_id, day, entries, seconds, "  # noqa: S608
-            f"billable_seconds) VALUES {values} ON CONFLICT (workspace_id, day, user_id) "
-            f"DO UPDATE SET entries = {table}.entries + excluded.entries, "
-            f"seconds = {table}.seconds + excluded.seconds, "
-            f"billable_seconds = {table}.billable_seconds + excluded.billable_seconds",
-            params,
-        )
+        share = item if isinstance(item, EntryShare) else EntryShare.of(item)
+        _add_share(deltas, months, share, tzinfo, -1)
+    _upsert_totals(TimeEntryDay, ("workspace_id", "user_id", "day"), deltas)
+    _upsert_totals(TimeEntryMonth, ("workspace_id", "project_id", "month"), months)
+
+
+def _zone_in_sql(time_zone: str) -> bool:
+    """Whether PostgreSQL reads `time_zone` as the same zone as Python's zoneinfo: an
+    area/location name (or UTC). Bare names such as CET or EST are abbreviations to
+    PostgreSQL (a fixed offset) but zones with summer time to zoneinfo."""
+    return connection.vendor == "postgresql" and ("/" in time_zone or time_zone == "UTC")
 
 
 @transaction.atomic
 def time_entry_days_rebuild(*, workspace: Workspace) -> int:
-    """Recompute the workspace's daily totals from its entries (the migration that adds
-    them, a change of the workspace's time zone, bulk-loaded data). Returns the row count."""
+    """Recompute the workspace's daily totals, and its per-project monthly ones
+    (`TimeEntryMonth`), from its entries (the migrations that add them, a change of the
+    workspace's time zone, bulk-loaded data). Returns the count of daily rows.
+
+    On PostgreSQL one statement groups the entries by local day and month
+    (`started_at AT TIME ZONE …`, the server's time-zone database, the same files as
+    zoneinfo's where both use the system's) and inserts both totals: a million entries in
+    seconds. Elsewhere (SQLite has no time zones) the entries are read and summed here."""
     TimeEntryDay.objects.filter(workspace=workspace).delete()
+    TimeEntryMonth.objects.filter(workspace=workspace).delete()
+    if _zone_in_sql(workspace.time_zone):
+        return _rebuild_in_sql(workspace)
     tzinfo = workspace.tzinfo
     deltas: DayDeltas = {}
+    months: MonthDeltas = {}
     entries = (
         TimeEntry.objects.filter(workspace=workspace)
         .order_by()
-        .values_list("user_id", "started_at", "duration_seconds", "is_billable")
+        .values_list("user_id", "started_at", "duration_seconds", "is_billable", "project_id")
     )
-    for user_id, started_at, seconds, is_billable in entries.iterator(chunk_size=5000):
-        _add_share(
-            deltas, EntryShare(workspace.pk, user_id, started_at, seconds, is_billable), tzinfo, 1
-        )
+    for user_id, started_at, seconds, is_billable, project_id in entries.iterator(chunk_size=5000):
+        share = EntryShare(workspace.pk, user_id, started_at, seconds, is_billable, project_id)
+        _add_share(deltas, months, share, tzinfo, 1)
     TimeEntryDay.objects.bulk_create(
         [
             TimeEntryDay(
@@ -140,7 +184,50 @@ def time_entry_days_rebuild(*, workspace: Workspace) -> int:
         ],
         batch_size=1000,
     )
+    TimeEntryMonth.objects.bulk_create(
+        [
+            TimeEntryMonth(
+                workspace_id=workspace_id,
+                project_id=project_id,
+                month=month,
+                entries=count,
+                seconds=seconds,
+                billable_seconds=billable,
+            )
+            for (workspace_id, project_id, month), (count, seconds, billable) in months.items()
+        ],
+        batch_size=1000,
+    )
     return len(deltas)
+
+
+def _rebuild_in_sql(workspace: Workspace) -> int:
+    """Both inserts in one statement (data-modifying CTEs run to completion), so a rebuild
+    costs the queries the Python path does: the daily rows' count comes back."""
+    quote = connection.ops.quote_name
+    entry = quote(TimeEntry._meta.db_table)
+    day, month = quote(TimeEntryDay._meta.db_table), quote(TimeEntryMonth._meta.db_table)
+    sums = (
+        "COUNT(*), SUM(duration_seconds), "
+        "SUM(CASE WHEN is_billable THEN duration_seconds ELSE 0 END)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH days AS ("  # noqa: S608 - table names from the models
+            f"INSERT INTO {day} (workspace_id, user_id, day, entries, seconds, "
+            f"billable_seconds) "
+            f"SELECT workspace_id, user_id, (started_at AT TIME ZONE %s)::date, {sums} "
+            f"FROM {entry} WHERE workspace_id = %s GROUP BY 1, 2, 3 RETURNING 1), "
+            f"months AS ("
+            f"INSERT INTO {month} (workspace_id, project_id, month, entries, seconds, "
+            f"billable_seconds) "
+            f"SELECT workspace_id, project_id, "
+            f"date_trunc('month', started_at AT TIME ZONE %s)::date, {sums} "
+            f"FROM {entry} WHERE workspace_id = %s GROUP BY 1, 2, 3) "
+            f"SELECT COUNT(*) FROM days",
+            [workspace.time_zone, workspace.pk, workspace.time_zone, workspace.pk],
+        )
+        return int(cursor.fetchone()[0])
 
 
 def _check_project(*, workspace: Workspace, project: Project) -> None:
@@ -269,7 +356,10 @@ def time_entry_delete(*, entry: TimeEntry) -> None:
 
 def _locked_timer(user: User) -> RunningTimer | None:
     return (
-        RunningTimer.objects.select_for_update()
+        # Lock the timer row only: with select_related, FOR UPDATE would also lock the
+        # shared project and workspace rows, and two members stopping timers on the same
+        # project deadlocked (found by bench/http_load.py at 8 clients).
+        RunningTimer.objects.select_for_update(of=("self",))
         .select_related("project", "workspace")
         .filter(user=user)
         .first()

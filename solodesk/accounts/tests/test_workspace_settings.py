@@ -58,8 +58,9 @@ def test_owner_sees_the_workspace_form_with_current_values(owner, django_assert_
 def test_owner_saves_the_workspace_through_the_form(owner, django_assert_num_queries):
     # 1 session, 2 user, 3 membership and workspace, 4 UPDATE workspace; the time zone
     # changed, so the daily time totals are recounted (decision 0004): 5 SAVEPOINT,
-    # 6 DELETE them, 7 read the entries (none here, so nothing to INSERT), 8 RELEASE.
-    with django_assert_num_queries(8):
+    # 6 DELETE them, 7 DELETE the monthly totals (decision 0005), 8 read the entries (none
+    # here, so nothing to INSERT), 9 RELEASE.
+    with django_assert_num_queries(9):
         response = owner.client.post(URL, VALID)
 
     assert response.status_code == 302

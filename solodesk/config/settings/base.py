@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "solodesk.recurring",
     "solodesk.webhooks",
     "solodesk.prompts",
+    "solodesk.expenses",
+    "solodesk.reports",
     "solodesk.dashboard",
 ]
 

@@ -4,6 +4,10 @@ clients API, since tests here may not import the feature apps.)"""
 from django.test import Client as DjangoClient
 
 EXPECTED_PATHS = {
+    "/api/v1/expenses": {"get", "post"},
+    "/api/v1/expenses/totals": {"get"},
+    "/api/v1/expenses/{expense_id}": {"get", "patch", "delete"},
+    "/api/v1/reports/yearly": {"get"},
     "/api/v1/clients": {"get", "post"},
     "/api/v1/clients/{client_id}": {"get", "patch"},
     "/api/v1/clients/{client_id}/archive": {"post"},

@@ -133,11 +133,39 @@ def test_one_write_is_one_upsert_and_an_update_moves_the_time_between_days(
     )
     assert stored_days(workspace) == {(owner.user.pk, BASE.date()): (1, 7200, 7200)}
     later = BASE + dt.timedelta(days=1)
-    # Queries: SAVEPOINT, UPDATE the entry, the one upsert of both days' totals, RELEASE.
-    with django_assert_num_queries(4):
+    # Queries: SAVEPOINT, UPDATE the entry, the one upsert of both days' totals, the
+    # upsert of the month's (same project and month: the billable seconds change), RELEASE.
+    with django_assert_num_queries(5):
         time_entry_update(
             entry=entry, started_at=later, ended_at=later + dt.timedelta(hours=1), is_billable=False
         )
     assert stored_days(workspace) == {(owner.user.pk, later.date()): (1, 3600, 0)}
     time_entry_delete(entry=entry)
     assert stored_days(workspace) == {}
+
+
+def test_rebuild_counts_local_days_in_area_zones_and_bare_zone_names(owner):
+    # PostgreSQL groups in SQL (AT TIME ZONE); "CET" is a fixed +01:00 abbreviation to
+    # PostgreSQL but a zone with summer time to zoneinfo, so it is summed in Python.
+    workspace = owner.workspace
+    other = MembershipFactory(workspace=workspace, role="member").user
+    project = ProjectFactory(client__workspace=workspace)
+    summer = dt.datetime(2026, 7, 1, 22, 30, tzinfo=dt.UTC)  # 00:30 on 2 July in CEST
+    for user, started in ((owner.user, summer), (other, summer), (owner.user, BASE)):
+        time_entry_create(
+            workspace=workspace,
+            user=user,
+            project=project,
+            started_at=started,
+            ended_at=started + dt.timedelta(minutes=45),
+            is_billable=user == other,
+        )
+    for zone in ("CET", "Europe/Berlin", "Pacific/Auckland", "UTC"):
+        workspace.time_zone = zone
+        workspace.save()
+
+        count = time_entry_days_rebuild(workspace=workspace)
+
+        assert stored_days(workspace) == expected_days(workspace), zone
+        assert count == len(expected_days(workspace))
+    assert (owner.user.pk, dt.date(2026, 7, 1)) in stored_days(workspace)  # UTC, last
