@@ -20,6 +20,8 @@ from solodesk.accounts.services import api_token_create, api_token_revoke, works
 from solodesk.accounts.workspace import workspace_required
 from solodesk.core.exceptions import ApplicationError
 
+TOKENS_SHOWN = 100
+
 
 def _add_errors(form, error: ApplicationError | ValidationError) -> None:
     """Show a service's complaint beside the field it is about (or above the form)."""
@@ -91,12 +93,16 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
             status = 400
     else:
         form = ApiTokenForm()
+    # The newest TOKENS_SHOWN (one more is read to tell whether there are others): a page
+    # never lists an unbounded number of rows.
+    tokens = list(api_token_list(workspace=workspace, user=user)[: TOKENS_SHOWN + 1])
     response = render(
         request,
         "accounts/api_tokens.html",
         {
             "form": form,
-            "tokens": api_token_list(workspace=workspace, user=user),
+            "tokens": tokens[:TOKENS_SHOWN],
+            "more_tokens": len(tokens) > TOKENS_SHOWN,
             # The raw token exists only in this response: it is rendered straight from the
             # POST (no redirect, no message in the session) and never stored anywhere.
             "raw_token": raw_token,

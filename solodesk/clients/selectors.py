@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, When
 from django.shortcuts import get_object_or_404
 
 from solodesk.accounts.models import Workspace
@@ -34,6 +35,9 @@ def client_choices_including(
     """The active clients, plus one that may be archived (the client a project already has,
     or the one a list is filtered by), so a form or a filter can still show it."""
     condition = Q(is_archived=False)
+    order: list[Any] = ["name", "pk"]
     if public_id:
         condition |= Q(public_id=public_id)
-    return Client.objects.filter(condition, workspace=workspace).order_by("name", "pk")
+        # First, so that a bounded menu (core.choices) always shows the current value.
+        order.insert(0, Case(When(public_id=public_id, then=0), default=1))
+    return Client.objects.filter(condition, workspace=workspace).order_by(*order)

@@ -9,12 +9,12 @@ strings cost ~0.2 ms. The figure around it is `dashboard/_bar_chart.html`."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 WIDTH = 360
 HEIGHT = 180
@@ -131,6 +131,16 @@ def bar_chart(
     )
 
 
+def _escape(text: object) -> str:
+    """`conditional_escape` for the chart's texts, at a fraction of its cost: a chart's
+    ~100 texts are plain strings (labels, money from the formatters), and Django's escape
+    goes through two lazy-function wrappers per call (~0.5 ms per dashboard). The same
+    output: plain text is escaped as Django escapes it (quotes included), safe text kept."""
+    if isinstance(text, SafeData):
+        return str(text)
+    return html.escape(str(text))  # what django.utils.html.escape does
+
+
 def _number(value: float) -> str:
     """SVG coordinates: plain, locale-free ("12.5", "40")."""
     return f"{value:g}"
@@ -141,7 +151,7 @@ def chart_svg(chart: BarChart) -> SafeString:
     Every text is escaped (`conditional_escape`, as format_html does); the numbers are
     formatted here. Joined as plain strings: ~0.2 ms per chart, where format_html_join
     over the same ~40 elements took ~0.5 ms."""
-    esc = conditional_escape
+    esc = _escape
     bars = "".join(
         f'<rect class="{esc(bar.css_class)}" x="{_number(bar.x)}" y="{_number(bar.y)}" '
         f'width="{_number(bar.width)}" height="{_number(bar.height)}">'
@@ -170,7 +180,7 @@ def chart_svg(chart: BarChart) -> SafeString:
 
 def chart_table(chart: BarChart) -> SafeString:
     """The same values as a table (the fallback for screen readers and small screens)."""
-    esc = conditional_escape
+    esc = _escape
     head = "".join(f'<th class="num">{esc(one.name.capitalize())}</th>' for one in chart.series)
     rows = "".join(
         f"<tr><td>{esc(row.label)}</td>"

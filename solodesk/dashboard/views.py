@@ -21,8 +21,9 @@ from solodesk.dashboard.selectors import (
     dashboard_summary,
 )
 from solodesk.invoicing.templatetags.money import money
+from solodesk.prompts.registry import url_for
 from solodesk.prompts.rules.families import unbilled_projects
-from solodesk.prompts.selectors import prompt_list_for_user
+from solodesk.prompts.selectors import DASHBOARD_CARDS, prompt_list_for_user
 from solodesk.prompts.services import prompt_events_record_shown
 from solodesk.timetracking.templatetags.timefmt import hours
 
@@ -93,6 +94,9 @@ def home(request: HttpRequest) -> HttpResponse:
         workspace=workspace,
         user=user,
         placement="dashboard",
+        # The top few, their cards built and their "shown" recorded; the rest are counted
+        # for the "See all N suggestions" link to the /prompts/ page.
+        limit=DASHBOARD_CARDS,
         now=now,  # the summary's moment: one "today" on the page, even around midnight
         unbilled_projects=unbilled,
     )
@@ -103,9 +107,22 @@ def home(request: HttpRequest) -> HttpResponse:
         "nav": "dashboard",
         "summary": summary,
         "prompts": prompts,
+        "prompts_total": getattr(prompts, "total", len(prompts)),
         "revenue_charts": revenue_charts,
         "hours_chart": hours_chart,
         "scheduler": dashboard_scheduler_health(now=now) if is_owner else None,
         "default_currency": workspace.default_currency,
+        # The page's own links, reversed once per process (`{% url %}` reverses per use).
+        "urls": {
+            name.replace(":", "_"): url_for(name)
+            for name in (
+                "home",
+                "timetracking:timer_start",
+                "timetracking:timer_stop",
+                "timetracking:week",
+                "invoicing:from_time",
+                "prompts:list",
+            )
+        },
     }
     return render(request, "dashboard/home.html", context)

@@ -15,6 +15,12 @@ from django.http import HttpRequest
 from solodesk.accounts.models import Workspace
 from solodesk.clients.models import Client
 from solodesk.clients.selectors import client_choices_including
+from solodesk.core.choices import (
+    CHOICES_LIMIT,
+    BoundedChoiceIterator,
+    BoundedModelChoiceField,
+    chosen_public_id,
+)
 from solodesk.invoicing.models import Invoice, InvoiceLine, Payment
 from solodesk.invoicing.services import DRAFT_FIELDS
 from solodesk.projects.models import Project
@@ -35,7 +41,8 @@ class DocumentHeaderForm(forms.Form):
     client (only when creating: a document keeps its client), the discount and the notes.
     A subclass adds its own fields and lists them in `field_order` (they come first)."""
 
-    client = forms.ModelChoiceField(queryset=Client.objects.none(), to_field_name="public_id")
+    # A bounded menu (core.choices), the chosen client first; any active client validates.
+    client = BoundedModelChoiceField(queryset=Client.objects.none(), to_field_name="public_id")
     discount_type = forms.ChoiceField(
         choices=Invoice.DiscountType.choices, initial=Invoice.DiscountType.NONE
     )
@@ -53,7 +60,7 @@ class DocumentHeaderForm(forms.Form):
         super().__init__(*args, **kwargs)
         if with_client:
             self.fields["client"].queryset = client_choices_including(  # type: ignore[attr-defined]
-                workspace=workspace, public_id=self.initial.get("client") or None
+                workspace=workspace, public_id=chosen_public_id(self, "client")
             )
         else:
             del self.fields["client"]
@@ -237,7 +244,19 @@ def document_forms(
 
 class ClientProjectsField(forms.ModelMultipleChoiceField):
     """Projects to bill time from, by public id, each shown as "Client · Project"; the form
-    sets the queryset to the workspace's `project_choices`. Empty means all of them."""
+    sets the queryset to the workspace's `project_choices`. Empty means all of them.
+
+    The menu is bounded (core.choices: at most CHOICES_LIMIT options; 3,000 projects at the
+    `large` seed scale) and, once the form knows its client, lists that client's projects
+    only (`menu_for_client`); any of the workspace's projects still validates."""
+
+    iterator = BoundedChoiceIterator
+    choices_limit = CHOICES_LIMIT
+    menu_filter: dict[str, Any] | None = None
+
+    def menu_for_client(self, form: forms.BaseForm) -> None:
+        client = chosen_public_id(form, "client", posted=True)
+        self.menu_filter = {"client__public_id": client} if client else None
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
@@ -249,7 +268,7 @@ class ClientProjectsField(forms.ModelMultipleChoiceField):
 
 
 class FromTimeForm(forms.Form):
-    client = forms.ModelChoiceField(queryset=Client.objects.none(), to_field_name="public_id")
+    client = BoundedModelChoiceField(queryset=Client.objects.none(), to_field_name="public_id")
     date_from = forms.DateField(required=False, widget=DATE_INPUT, label="From")
     date_to = forms.DateField(required=False, widget=DATE_INPUT, label="To")
     projects = ClientProjectsField(
@@ -274,8 +293,11 @@ class FromTimeForm(forms.Form):
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["client"].queryset = client_choices_including(workspace=workspace)  # type: ignore[attr-defined]
+        self.fields["client"].queryset = client_choices_including(  # type: ignore[attr-defined]
+            workspace=workspace, public_id=chosen_public_id(self, "client")
+        )
         self.fields["projects"].queryset = project_choices(workspace=workspace)  # type: ignore[attr-defined]
+        self.fields["projects"].menu_for_client(self)  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 
 from solodesk.accounts.models import Workspace
 from solodesk.clients.selectors import client_choices_including
+from solodesk.core.choices import BoundedModelChoiceField, chosen_public_id
 from solodesk.core.exceptions import ApplicationError
 from solodesk.projects.models import Project
 
@@ -16,7 +17,8 @@ class ProjectForm(forms.ModelForm):
     """The client list is this workspace's active clients (plus the project's own client when
     editing), so a forged client id from another workspace is "not one of the choices"."""
 
-    client: forms.ModelChoiceField = forms.ModelChoiceField(
+    # A bounded menu (core.choices), the current client first; any active client validates.
+    client: forms.ModelChoiceField = BoundedModelChoiceField(
         queryset=None,  # set per workspace in __init__
         to_field_name="public_id",
         empty_label="Choose a client…",
@@ -54,6 +56,7 @@ class ProjectForm(forms.ModelForm):
     def __init__(self, *args, workspace: Workspace, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         current = self.instance.client.public_id if self.instance.client_id else None
+        current = current or chosen_public_id(self, "client")  # ?client= from a link
         self.fields["client"].queryset = client_choices_including(  # type: ignore[attr-defined]
             workspace=workspace, public_id=current
         )

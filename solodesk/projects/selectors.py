@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, When
 from django.shortcuts import get_object_or_404
 
 from solodesk.accounts.models import Workspace
@@ -46,10 +47,13 @@ def project_choices_including(
     """The projects time can be booked on, plus one that may be archived (the project an
     entry already has), so editing an old entry does not force a new project on it."""
     condition = Q(is_archived=False, client__is_archived=False)
+    order: list[Any] = ["client__name", "name", "pk"]
     if public_id:
         condition |= Q(public_id=public_id)
+        # First, so that a bounded menu (core.choices) always shows the current value.
+        order.insert(0, Case(When(public_id=public_id, then=0), default=1))
     return (
         Project.objects.filter(condition, workspace=workspace)
         .select_related("client")
-        .order_by("client__name", "name", "pk")
+        .order_by(*order)
     )

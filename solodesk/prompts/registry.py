@@ -76,14 +76,31 @@ class Step:
     done: bool
 
 
-@dataclass
-class Prompt:
-    key: str
-    rule: str
-    priority: int
+@dataclass(frozen=True)
+class Card:
+    """What a person reads and clicks: built only for the prompts a page shows."""
+
     title: str
     message: str
     cta: Cta
+
+
+NO_CTA = Cta("", "")
+
+
+@dataclass
+class Prompt:
+    """A raised prompt. The cheap part (key, rule, priority, subject) is known for every
+    prompt a rule raises; the card (title, message with money and dates formatted for the
+    locale, the CTA's URL) may be given as `card`, a function called by `fill()` only for
+    the prompts a page shows: a dashboard shows 3 of up to ~100 raised."""
+
+    key: str
+    rule: str
+    priority: int
+    title: str = ""
+    message: str = ""
+    cta: Cta = NO_CTA
     # The key events are recorded under; the checklist records them per step
     # ("onboarding:add_client") while its state (dismissed) is on "onboarding".
     event_key: str = ""
@@ -91,9 +108,18 @@ class Prompt:
     subject: str = ""
     steps: tuple[Step, ...] = ()
     tone: str = "info"  # "info" or "warn"
+    card: Callable[[], Card] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.event_key = self.event_key or self.key
+
+    def fill(self) -> Prompt:
+        """Build the card now (once); returns the prompt."""
+        if self.card is not None:
+            card, self.card = self.card, None
+            built = card()
+            self.title, self.message, self.cta = built.title, built.message, built.cta
+        return self
 
     @property
     def click_url(self) -> str:
@@ -236,5 +262,7 @@ def evaluate(ctx: Context) -> Evaluation:
         prompts.extend(made)
     if ctx.subject:
         prompts = [p for p in prompts if p.subject == ctx.subject]
-    prompts.sort(key=lambda p: (-p.priority, p.key))
+    # Stable: within a rule, the family's own order (its SQL ORDER BY: the most overdue
+    # invoice, the oldest unbilled time first), which decides the few a dashboard shows.
+    prompts.sort(key=lambda p: -p.priority)
     return Evaluation(prompts=prompts, raised=raised, rules=evaluated, finished=set(ctx.finished))

@@ -40,7 +40,11 @@ from solodesk.prompts.rules.families import UNBILLED_PROJECTS, UnbilledProject
 ONBOARDING = "onboarding"
 # A completion counts when the prompt's condition went away within this long of a click.
 COMPLETION_WINDOW = dt.timedelta(days=7)
+# The API's list (a mobile client shows its own list): at most this many.
 DASHBOARD_LIMIT = 12
+# The dashboard itself shows the top few above its figures, with a link to all of them
+# (the /prompts/ page): only these get their cards built and their "shown" recorded.
+DASHBOARD_CARDS = 3
 # At most this many prompts of one rule on a page: thirty overdue invoices should not hide
 # everything else (the invoice list itself shows them all).
 PER_RULE_LIMIT = 3
@@ -52,6 +56,9 @@ class PromptList(list[Prompt]):
     record completions without querying again."""
 
     evaluation: Evaluation | None = None
+    # How many prompts are visible to this user on the placement before the per-rule cap
+    # and the limit: the /prompts/ page shows them all ("See all N suggestions").
+    total: int = 0
     states: dict[str, PromptState]
     now: dt.datetime
     placement: str = "dashboard"
@@ -126,6 +133,7 @@ def prompt_list_for_user(
         # Elsewhere the states are read only when there is something to show.
         states = prompt_state_map(workspace=workspace, user=user, now=ctx.now, today=today)
     visible = [p for p in evaluation.prompts if _is_visible(states.get(p.key), today)]
+    total = len(visible)
     if per_rule:
         seen: dict[str, int] = {}
         kept = []
@@ -134,7 +142,9 @@ def prompt_list_for_user(
             if seen[prompt.rule] <= per_rule:
                 kept.append(prompt)
         visible = kept
-    result = PromptList(visible[:limit] if limit else visible)
+    # Only the prompts shown get their card (message, formatted money and dates, CTA URL).
+    result = PromptList(prompt.fill() for prompt in (visible[:limit] if limit else visible))
+    result.total = total
     result.evaluation = evaluation
     result.states = states
     result.now = ctx.now
@@ -169,7 +179,7 @@ def prompt_get_raised(*, workspace: Workspace, user: User, key: str) -> Prompt:
     evaluation = evaluate(Context(workspace=workspace, user=user))
     for prompt in evaluation.prompts:
         if key in (prompt.key, prompt.event_key):
-            return prompt
+            return prompt.fill()
     raise Http404("No such prompt.")
 
 

@@ -77,6 +77,7 @@ class RecurringProfileForm(DocumentHeaderForm):
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any):
         super().__init__(*args, workspace=workspace, **kwargs)
         self.fields["projects"].queryset = project_choices(workspace=workspace)  # type: ignore[attr-defined]
+        self.fields["projects"].menu_for_client(self)  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +25,8 @@ from solodesk.recurring import selectors, services
 from solodesk.recurring.forms import RecurringProfileForm
 from solodesk.recurring.models import RecurringProfile
 
+PAGE_SIZE = 50
+
 
 def _detail_url(profile: RecurringProfile) -> str:
     return reverse("recurring:detail", args=[profile.public_id])
@@ -36,11 +39,14 @@ def _target(request: HttpRequest, public_id: UUID) -> RecurringProfile:
 @require_GET
 @workspace_page
 def profile_list(request: HttpRequest) -> HttpResponse:
-    # Queries: session, user (+ timer), membership (+ workspace), profiles (+ client, run
-    # counts).
-    profiles = list(selectors.recurring_profile_list(workspace=_workspace(request)))
+    # Queries: session, user (+ timer), membership (+ workspace), COUNT, one page of
+    # profiles (+ client, run counts).
+    profiles = selectors.recurring_profile_list(workspace=_workspace(request))
+    page = Paginator(profiles, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
-        request, "recurring/profile_list.html", {"nav": "recurring", "profiles": profiles}
+        request,
+        "recurring/profile_list.html",
+        {"nav": "recurring", "profiles": page.object_list, "page": page},
     )
 
 

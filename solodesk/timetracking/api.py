@@ -5,7 +5,6 @@ import datetime as dt
 from typing import Annotated, Any
 from uuid import UUID
 
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +12,14 @@ from ninja import Body, Field, Query, Router, Schema
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
-from pydantic import AwareDatetime, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from solodesk.accounts.models import Workspace
 from solodesk.core.api import IsoDatetime, omittable, referenced
@@ -22,8 +28,9 @@ from solodesk.projects.selectors import project_get
 from solodesk.timetracking.models import MAX_ENTRY_DURATION, RunningTimer, TimeEntry
 from solodesk.timetracking.selectors import (
     TimeEntryFilters,
+    TimeEntryRows,
     time_entry_get,
-    time_entry_list,
+    time_entry_list_rows,
     timer_get,
 )
 from solodesk.timetracking.services import (
@@ -59,7 +66,13 @@ def _project_for_body(workspace: Workspace, project_id: UUID) -> Project:
 # --- Schemas ------------------------------------------------------------------------------
 
 
-class TimeEntryOut(Schema):
+class _TimeEntryFields(BaseModel):
+    """The fields of a time entry in JSON. A plain pydantic model: pydantic reads them
+    from an object's attributes itself (`from_attributes`), without ninja's per-field
+    getter, so `TimeEntryListItemOut` validates a page of rows in about a third of the time."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: UUID
     project_id: UUID
     project_name: str
@@ -76,6 +89,15 @@ class TimeEntryOut(Schema):
     created_at: IsoDatetime
     updated_at: IsoDatetime
 
+
+# The list's items: the same JSON as `TimeEntryOut`, read from a plain `TimeEntryRow`
+# whose attributes have the API's names (no resolvers). (A comment, not a docstring: a
+# docstring would become the schema's description in the API docs.)
+class TimeEntryListItemOut(_TimeEntryFields):
+    pass
+
+
+class TimeEntryOut(Schema, _TimeEntryFields):
     @staticmethod
     def resolve_id(entry: TimeEntry) -> UUID:
         return entry.public_id
@@ -262,12 +284,25 @@ def _span_from_payload(
     )
 
 
-@entries_router.get("", response=list[TimeEntryOut], url_name="time_entry_list")
-@paginate(LimitOffsetPagination)
-def list_time_entries(
-    request: HttpRequest, filters: Query[TimeEntryFilterIn]
-) -> QuerySet[TimeEntry]:
-    return time_entry_list(workspace=request.workspace, filters=filters.to_filters())  # type: ignore[attr-defined]
+# A month of a busy workspace in one request: other lists stop at 200 (settings), this one
+# at 1,000 plain rows (~0.5 MB of JSON), still bounded.
+TIME_ENTRY_PAGE_MAX = 1000
+
+
+class TimeEntryPagination(LimitOffsetPagination):
+    class Input(Schema):
+        limit: int = Field(50, ge=1, le=TIME_ENTRY_PAGE_MAX)
+        offset: int = Field(0, ge=0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_limit=TIME_ENTRY_PAGE_MAX, **kwargs)
+
+
+@entries_router.get("", response=list[TimeEntryListItemOut], url_name="time_entry_list")
+@paginate(TimeEntryPagination)
+def list_time_entries(request: HttpRequest, filters: Query[TimeEntryFilterIn]) -> TimeEntryRows:
+    # Plain rows, not model instances: the hot read of the API (see TimeEntryRows).
+    return time_entry_list_rows(workspace=request.workspace, filters=filters.to_filters())  # type: ignore[attr-defined]
 
 
 @entries_router.post("", response={201: TimeEntryOut}, url_name="time_entry_create")

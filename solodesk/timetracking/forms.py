@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from solodesk.accounts.models import Workspace
+from solodesk.core.choices import BoundedModelChoiceField
 from solodesk.core.exceptions import ApplicationError
 from solodesk.projects.models import Project
 from solodesk.projects.selectors import project_choices_including
@@ -110,7 +111,9 @@ class ServiceErrorsMixin:
 
 
 def _project_field() -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
+    # A bounded menu (at most CHOICES_LIMIT projects, the current one first); any of the
+    # workspace's bookable projects is accepted.
+    return BoundedModelChoiceField(
         queryset=Project.objects.none(),  # this workspace's projects, set in __init__
         to_field_name="public_id",
         empty_label="Choose a project…",
@@ -167,6 +170,9 @@ class TimeEntryForm(ServiceErrorsMixin, forms.Form):
         self.workspace = workspace
         self.by_duration = False
         current = entry.project.public_id if entry is not None else None
+        if current is None:
+            # A project chosen elsewhere (?project= from a prompt or a project's page).
+            current = _public_id_or_none(self.initial.get("project"))
         self.fields["project"].queryset = project_choices_including(  # type: ignore[attr-defined]
             workspace=workspace, public_id=current
         )
@@ -231,6 +237,15 @@ class TimerStartForm(ServiceErrorsMixin, forms.Form):
         )
 
 
+def _public_id_or_none(value: object) -> UUID | None:
+    if isinstance(value, Project):
+        return value.public_id
+    try:
+        return UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 class TimerStopForm(forms.Form):
     ended_at = WorkspaceDateTimeField(label="Stop at", required=False, help_text="Empty: now.")
 
@@ -242,11 +257,25 @@ class TimerStopForm(forms.Form):
 BILLABLE_FILTER_CHOICES = [("", "Billable or not"), ("yes", "Billable"), ("no", "Not billable")]
 
 
+class _AnyIdChoiceField(forms.ChoiceField):
+    """A menu of some ids that accepts any well-formed id: the menu is bounded, the
+    filter is not (a project's page links to the entries of any of its projects)."""
+
+    def valid_value(self, value: str) -> bool:
+        try:
+            UUID(str(value))
+        except ValueError:
+            return False
+        return True
+
+
 class TimeEntryFilterForm(forms.Form):
     """The filters of the entry list and of its CSV export (same field names)."""
 
-    client = forms.ChoiceField(required=False)
-    project = forms.ChoiceField(required=False)
+    # Menus built from a bounded list of projects (the view's); any id is accepted, since
+    # the selectors scope the filter to the workspace (another's id finds nothing).
+    client = _AnyIdChoiceField(required=False)
+    project = _AnyIdChoiceField(required=False)
     date_from = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -269,6 +298,10 @@ class TimeEntryFilterForm(forms.Form):
             (str(project.public_id), f"{project.name} · {project.client.name}")
             for project in projects
         ]
+        # A filter on a client outside the (bounded) menu still shows as chosen.
+        chosen = str((self.data or {}).get("client") or "")
+        if chosen and chosen not in {str(key) for key in clients}:
+            self.fields["client"].choices += [(chosen, "The chosen client")]  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -72,3 +72,13 @@ def test_the_svg_is_labelled_scales_and_escapes():
     assert "<b>" not in svg
     assert '<td>Jan 2026</td><td class="num">3 €</td>' in table
     assert '<th class="num">A&lt;b</th>' in table
+
+
+def test_the_charts_escape_as_django_does():
+    from django.utils.html import conditional_escape
+    from django.utils.safestring import mark_safe
+
+    from solodesk.dashboard.charts import _escape
+
+    for text in ["a&b<c>\"d'e", "1,234.50 EUR", "Mär 2026", mark_safe("<b>x</b>"), 12]:
+        assert _escape(text) == conditional_escape(text)

@@ -4,11 +4,12 @@ Also shown on the invoice list."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from django.urls import NoReverseMatch
 
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
+from solodesk.prompts.registry import Card, Context, Cta, Prompt, Rule, register, url_for
 from solodesk.prompts.rules.families import DocumentRow
 
 
@@ -32,18 +33,24 @@ class InvoiceOverdue(Rule):
         for row in rows:
             if row.category != self.name or row.day is None:
                 continue
-            days = (ctx.today - row.day).days
             yield Prompt(
                 key=f"{self.name}:{row.public_id}",
                 rule=self.name,
                 priority=self.priority,
-                title=f"Invoice {row.number} is overdue",
-                message=(
-                    f"{row.client_name} owes {ctx.money(row.amount, row.currency)} on invoice "
-                    f"{row.number}, due {ctx.date(row.day)}: {days} day{'s' if days != 1 else ''} "
-                    "overdue."
-                ),
-                cta=reminder_cta(row.public_id),
                 subject=str(row.public_id),
                 tone="warn",
+                card=functools.partial(self.card, ctx, row),
             )
+
+    def card(self, ctx: Context, row: DocumentRow) -> Card:
+        assert row.day is not None
+        days = (ctx.today - row.day).days
+        return Card(
+            title=f"Invoice {row.number} is overdue",
+            message=(
+                f"{row.client_name} owes {ctx.money(row.amount, row.currency)} on invoice "
+                f"{row.number}, due {ctx.date(row.day)}: {days} day{'s' if days != 1 else ''} "
+                "overdue."
+            ),
+            cta=reminder_cta(row.public_id),
+        )

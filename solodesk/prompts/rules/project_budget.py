@@ -4,11 +4,12 @@ not hide the 100 % one. Also shown on the project's page."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
+from solodesk.prompts.registry import Card, Context, Cta, Prompt, Rule, register, url_for
 from solodesk.prompts.rules.families import BudgetRow
 
 FULL = Decimal(1)
@@ -45,20 +46,25 @@ class _BudgetRule(Rule):
         for row in rows:
             if not self._matches(row):
                 continue
-            edit = url_for("projects:edit", row.public_id)
             yield Prompt(
                 key=f"{self.name}:{row.public_id}",
                 rule=self.name,
                 priority=self.priority,
-                title=f"{row.name} is at {_percent(row.ratio)} of its budget",
-                message=(
-                    f"{row.name} ({row.client_name}) has used {_usage(ctx, row)} "
-                    f"of its budget: {_percent(row.ratio)}."
-                ),
-                cta=Cta("Review the budget", f"{edit}?{urlencode({'next': url_for('home')})}"),
                 subject=str(row.public_id),
                 tone="warn" if self.maximum is None else "info",
+                card=functools.partial(self.card, ctx, row),
             )
+
+    def card(self, ctx: Context, row: BudgetRow) -> Card:
+        edit = url_for("projects:edit", row.public_id)
+        return Card(
+            title=f"{row.name} is at {_percent(row.ratio)} of its budget",
+            message=(
+                f"{row.name} ({row.client_name}) has used {_usage(ctx, row)} "
+                f"of its budget: {_percent(row.ratio)}."
+            ),
+            cta=Cta("Review the budget", f"{edit}?{urlencode({'next': url_for('home')})}"),
+        )
 
 
 @register

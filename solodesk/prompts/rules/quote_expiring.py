@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
+from solodesk.prompts.registry import Card, Context, Cta, Prompt, Rule, register, url_for
 from solodesk.prompts.rules.families import DocumentRow
 
 
@@ -19,18 +20,24 @@ class QuoteExpiring(Rule):
         for row in rows:
             if row.category != self.name or row.day is None:
                 continue
-            days = (row.day - ctx.today).days
-            when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
             yield Prompt(
                 key=f"{self.name}:{row.public_id}",
                 rule=self.name,
                 priority=self.priority,
-                title=f"Quote {row.number} expires {when}",
-                message=(
-                    f"{row.client_name} has not answered quote {row.number} "
-                    f"({ctx.money(row.amount, row.currency)}); it is valid until "
-                    f"{ctx.date(row.day)}."
-                ),
-                cta=Cta("Follow up on the quote", url_for("quotes:detail", row.public_id)),
                 subject=str(row.public_id),
+                card=functools.partial(self.card, ctx, row),
             )
+
+    def card(self, ctx: Context, row: DocumentRow) -> Card:
+        assert row.day is not None
+        days = (row.day - ctx.today).days
+        when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+        return Card(
+            title=f"Quote {row.number} expires {when}",
+            message=(
+                f"{row.client_name} has not answered quote {row.number} "
+                f"({ctx.money(row.amount, row.currency)}); it is valid until "
+                f"{ctx.date(row.day)}."
+            ),
+            cta=Cta("Follow up on the quote", url_for("quotes:detail", row.public_id)),
+        )

@@ -3,11 +3,12 @@ amount: the button opens the invoice-from-time form with the client and period c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
+from solodesk.prompts.registry import Card, Context, Cta, Prompt, Rule, register, url_for
 from solodesk.prompts.rules.families import ClientRow
 
 
@@ -27,28 +28,34 @@ class UnbilledTime(Rule):
         for row in rows:
             if not row.unbilled_entries or row.first_unbilled_at is None:
                 continue
-            first_day = row.first_unbilled_at.astimezone(ctx.workspace.tzinfo).date()
-            if row.unbilled_rate_seconds:
-                worth = ctx.money(row.unbilled_rate_seconds / 3600, row.currency)
-            else:
-                worth = hours_label(row.unbilled_seconds)
-            entries = f"{row.unbilled_entries} entr{'y' if row.unbilled_entries == 1 else 'ies'}"
-            query = urlencode(
-                {
-                    "client": str(row.public_id),
-                    "date_from": first_day.isoformat(),
-                    "date_to": ctx.today.isoformat(),
-                }
-            )
             yield Prompt(
                 key=f"{self.name}:{row.public_id}",
                 rule=self.name,
                 priority=self.priority,
-                title="Time waiting to be invoiced",
-                message=(
-                    f"{row.name} has {worth} of unbilled time from {entries} "
-                    f"since {ctx.date(first_day)}."
-                ),
-                cta=Cta("Invoice this time", f"{url_for('invoicing:from_time')}?{query}"),
                 subject=str(row.public_id),
+                card=functools.partial(self.card, ctx, row),
             )
+
+    def card(self, ctx: Context, row: ClientRow) -> Card:
+        assert row.first_unbilled_at is not None
+        first_day = row.first_unbilled_at.astimezone(ctx.workspace.tzinfo).date()
+        if row.unbilled_rate_seconds:
+            worth = ctx.money(row.unbilled_rate_seconds / 3600, row.currency)
+        else:
+            worth = hours_label(row.unbilled_seconds)
+        entries = f"{row.unbilled_entries} entr{'y' if row.unbilled_entries == 1 else 'ies'}"
+        query = urlencode(
+            {
+                "client": str(row.public_id),
+                "date_from": first_day.isoformat(),
+                "date_to": ctx.today.isoformat(),
+            }
+        )
+        return Card(
+            title="Time waiting to be invoiced",
+            message=(
+                f"{row.name} has {worth} of unbilled time from {entries} "
+                f"since {ctx.date(first_day)}."
+            ),
+            cta=Cta("Invoice this time", f"{url_for('invoicing:from_time')}?{query}"),
+        )

@@ -140,3 +140,34 @@ def test_snooze_refuses_bad_input(owner, kwargs, field):
     with pytest.raises(ApplicationError) as error:
         prompt_snooze(workspace=owner.workspace, user=owner.user, key="onboarding", **kwargs)
     assert field in error.value.errors
+
+
+def test_a_reload_in_the_same_hour_skips_the_insert_once_committed(
+    owner, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """Each process remembers the "shown" rows it committed this hour: a reload whose
+    prompts are all recorded sends no INSERT; a new hour or a new prompt does."""
+    now = timezone.now().replace(minute=5)
+    user = fresh_user(owner.user)
+    prompts = prompt_list_for_user(workspace=owner.workspace, user=user, now=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts, now=now)
+    with django_assert_num_queries(0):
+        prompt_events_record_shown(
+            workspace=owner.workspace, user=user, prompts=prompts, now=now.replace(minute=50)
+        )
+    with django_assert_num_queries(1):  # the next hour: one INSERT
+        prompt_events_record_shown(
+            workspace=owner.workspace, user=user, prompts=prompts, now=now + dt.timedelta(hours=1)
+        )
+    assert kinds("onboarding:business_profile") == ["shown", "shown"]
+
+
+def test_nothing_is_remembered_when_the_insert_is_rolled_back(owner, django_assert_num_queries):
+    now = timezone.now().replace(minute=5)
+    user = fresh_user(owner.user)
+    prompts = prompt_list_for_user(workspace=owner.workspace, user=user, now=now)
+    prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts, now=now)
+    # The test's transaction never commits: the next call still sends its INSERT.
+    with django_assert_num_queries(1):
+        prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts, now=now)

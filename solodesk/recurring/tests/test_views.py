@@ -32,8 +32,9 @@ def test_the_list_runs_a_fixed_number_of_queries(
     owner, run_broker, count, django_assert_num_queries
 ):
     _profiles_with_runs(owner, count)
-    # Queries: session, user (+ timer), membership (+ workspace), profiles (+ client, counts).
-    with django_assert_num_queries(4):
+    # Queries: session, user (+ timer), membership (+ workspace), COUNT (the list
+    # paginates), one page of profiles (+ client, counts).
+    with django_assert_num_queries(5):
         response = owner.client.get(reverse("recurring:list"))
     assert response.status_code == 200
     assert response.content.decode().count('href="/recurring/') >= count

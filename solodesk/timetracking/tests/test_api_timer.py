@@ -245,27 +245,30 @@ def test_requests_without_a_token_are_401(db, path):
 
 
 @pytest.mark.parametrize("rows", [3, 50])
-def test_get_costs_one_query_whatever_the_number_of_entries(
+def test_get_costs_two_queries_whatever_the_number_of_entries(
     owner, project, rows, django_assert_num_queries
 ):
     TimeEntryFactory.create_batch(rows, project=project, user=owner.user)
     RunningTimerFactory(user=owner.user, project=project)
     api = owner.api()
 
-    # 1. API token joined with its workspace, user, running timer, project and client
-    with django_assert_num_queries(1):
+    # 1. API token joined with its workspace and user
+    # 2. running timer joined with its project and client (not in the token query: that
+    #    join cost every other API call ~2 ms of compilation)
+    with django_assert_num_queries(2):
         response = api.get(URL)
 
     assert response.json()["project_id"] == str(project.public_id)
 
 
 @pytest.mark.parametrize("rows", [3, 50])
-def test_get_without_a_timer_costs_one_query(owner, project, rows, django_assert_num_queries):
+def test_get_without_a_timer_costs_two_queries(owner, project, rows, django_assert_num_queries):
     TimeEntryFactory.create_batch(rows, project=project, user=owner.user)
     api = owner.api()
 
-    # 1. API token joined with its workspace, user and (no) running timer
-    with django_assert_num_queries(1):
+    # 1. API token joined with its workspace and user
+    # 2. (no) running timer
+    with django_assert_num_queries(2):
         response = api.get(URL)
 
     assert response.json() is None

@@ -1,0 +1,121 @@
+"""The heaviest queries read their indexes, not the whole table (PostgreSQL only: the plans
+are PostgreSQL's). 50,000 time entries over two years are inserted with generate_series,
+the tables ANALYZEd, and EXPLAIN of the query as the app sends it must name the intended
+index and no sequential scan of the big table. Measured at 1,000,000 entries and 60,000
+invoices in docs/performance.md ("Dashboard at 1,000,000 entries")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from solodesk.dashboard.selectors import dashboard_quick_start_projects
+from solodesk.invoicing.models import Invoice
+from solodesk.invoicing.selectors import invoice_list
+from solodesk.prompts.rules.families import unbilled_projects
+from solodesk.tests.factories import ClientFactory, ProjectFactory
+from solodesk.timetracking.models import TimeEntry
+from solodesk.timetracking.selectors import TimeEntryFilters, time_entry_list
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="EXPLAIN output and planner choices are PostgreSQL's.",
+)
+
+ENTRIES = 50_000
+
+
+def _fill(owner, *, projects: int = 60) -> None:
+    clients = [ClientFactory(workspace=owner.workspace) for _ in range(10)]
+    ids = [
+        ProjectFactory(client=clients[n % 10], hourly_rate=Decimal("90")).pk
+        for n in range(projects)
+    ]
+    with connection.cursor() as cursor:
+        # Two years back from now, one entry every ~21 minutes; older than 45 days invoiced.
+        cursor.execute(
+            f"INSERT INTO {TimeEntry._meta.db_table} (public_id, created_at, updated_at,"  # noqa: S608
+            " started_at, ended_at, duration_seconds, description, is_billable, invoiced_at,"
+            " project_id, user_id, workspace_id)"
+            " SELECT gen_random_uuid(), s.at, s.at, s.at, s.at + interval '30 minutes', 1800,"
+            " 'Work ' || s.g, s.g %% 8 <> 0,"
+            " CASE WHEN s.at < now() - interval '45 days' THEN s.at + interval '30 days' END,"
+            " (%s::bigint[])[1 + s.g %% %s], %s, %s"
+            " FROM (SELECT g, now() - interval '2 years' + g * (interval '2 years' / %s) AS at"
+            " FROM generate_series(0, %s - 1) g) s",
+            [ids, len(ids), owner.user.pk, owner.workspace.pk, ENTRIES, ENTRIES],
+        )
+        cursor.execute(f"ANALYZE {TimeEntry._meta.db_table}")
+
+
+def _plan(run) -> str:
+    """EXPLAIN of the first query `run()` sends, as sent (parameters bound); a prefetch
+    that follows it reads by primary key."""
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + queries.captured_queries[0]["sql"])
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_heaviest_time_queries_read_their_indexes(owner):
+    _fill(owner)
+    workspace, user = owner.workspace, owner.user
+    month_start = timezone.localdate(timezone=workspace.tzinfo).replace(day=1)
+    last_month = (month_start - dt.timedelta(days=1)).replace(day=1)
+
+    # The time-entry list, one month, first page (the week view and the API read the same
+    # range through the same index).
+    month = _plan(
+        lambda: list(
+            time_entry_list(
+                workspace=workspace,
+                filters=TimeEntryFilters(date_from=last_month, date_to=month_start),
+            )[:50]
+        )
+    )
+    assert "entry_workspace_start_idx" in month, month
+    assert "Seq Scan on timetracking_timeentry" not in month, month
+
+    # Unbilled time per project (the dashboard and the prompts): only the unbilled rows,
+    # through the partial index.
+    unbilled = _plan(lambda: unbilled_projects(workspace=workspace))
+    assert "entry_unbilled_idx" in unbilled, unbilled
+    assert "Seq Scan on timetracking_timeentry" not in unbilled, unbilled
+
+    # Quick starts: the user's latest entries, then one index probe per candidate project.
+    quick = _plan(lambda: dashboard_quick_start_projects(workspace=workspace, user=user))
+    assert "Seq Scan on timetracking_timeentry" not in quick, quick
+    assert "entry_project_start_idx" in quick, quick
+
+
+def test_the_invoice_list_reads_an_index(owner):
+    client = ClientFactory(workspace=owner.workspace)
+    today = timezone.localdate()
+    Invoice.objects.bulk_create(
+        [
+            Invoice(
+                workspace=owner.workspace,
+                client=client,
+                status=Invoice.Status.PAID,
+                number=f"2026-{n:05d}",
+                currency="EUR",
+                issue_date=today - dt.timedelta(days=n // 10),
+                total=Decimal("100.00"),
+                amount_paid=Decimal("100.00"),
+            )
+            for n in range(10_000)
+        ],
+        batch_size=2000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Invoice._meta.db_table}")
+
+    plan = _plan(lambda: list(invoice_list(workspace=owner.workspace)[:50]))
+
+    assert "Seq Scan on invoicing_invoice" not in plan, plan
