@@ -79,6 +79,7 @@ def seed(entries: int, invoices: int) -> None:
     from solodesk.clients.models import Client
     from solodesk.core.models import Heartbeat
     from solodesk.invoicing.models import Invoice, Payment
+    from solodesk.invoicing.services import revenue_months_rebuild
     from solodesk.projects.models import Project
     from solodesk.timetracking.models import RunningTimer, TimeEntry
     from solodesk.timetracking.services import time_entry_days_rebuild
@@ -218,6 +219,8 @@ def seed(entries: int, invoices: int) -> None:
         batch_size=1000,
     )
     del payments
+    # Likewise the monthly revenue totals (decision 0006) the dashboard reads.
+    revenue_months_rebuild(workspace=workspace)
 
 
 def analyze(vendor: str) -> None:

@@ -1,0 +1,382 @@
+"""What the ORM discipline buys: the five main lists built naively vs as shipped.
+
+How to run it (from the project root):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/orm_discipline.py --scale small          # PostgreSQL
+    .venv/bin/python bench/orm_discipline.py --scale small              # SQLite
+    .venv/bin/python bench/orm_discipline.py --scale medium --runs 50
+
+A throwaway database (bench/common.py) is migrated and seeded with
+`solodesk.seed.seed_workspace(scale=...)`, then ANALYZEd. In-process, with Django's test
+client logged in as the seeded owner, each list's first page (page size as shipped, 50)
+is requested:
+
+- **shipped**: the view as it is: its selector joins (`select_related`), prefetches and
+  annotates what the rows show;
+- **naive**: the same view and the same template rendering the same rows, with the
+  selector the view calls replaced for the run by what a developer writes without the
+  discipline: the same filters and ordering but no `select_related`/`prefetch_related`/
+  annotations and no stored totals, so every row's client, project, user, tags,
+  active-project count, document total (from its lines, with the services' calculation)
+  and paid and credited amounts are looked up per row, by the template or by a model
+  property (put on the model class for the naive run only and removed after it). The
+  naive code lives here only; the app never ships it. Only the list's own rows are made
+  naive: the page's fixed queries (session, user, membership, COUNT, menus, prompts) are
+  the same in both.
+
+The rows of both pages (each `<tbody>`, CSRF tokens blanked) must be identical, so both
+versions show exactly the same thing. Queries are counted and timed once per version by
+an execute wrapper (the slowest shipped query is recorded); time is the p50 of `--runs`
+requests (after `--warmup`) without the wrapper. Ratios are naive / shipped.
+
+Results: bench/results/orm_discipline-<vendor>.json (or BENCH_RESULTS_DIR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from common import (
+    database_version,
+    django_setup,
+    load_average,
+    machine_info,
+    stats_ms,
+    throwaway_database,
+    write_result,
+)
+
+PAGE_SIZE = 50
+EMAIL = "owner@seed.example"
+PASSWORD = "seed passphrase 1234"  # noqa: S105 (a throwaway database's user)
+
+
+# --- the naive versions (bench only) ----------------------------------------------------------
+
+
+@contextmanager
+def patched(target: Any, name: str, value: Any) -> Iterator[None]:
+    """Set `target.name` to `value` for the block, then put back what was there (or remove
+    it when nothing was)."""
+    missing = object()
+    original = vars(target).get(name, missing)
+    setattr(target, name, value)
+    try:
+        yield
+    finally:
+        if original is missing:
+            delattr(target, name)
+        else:
+            setattr(target, name, original)
+
+
+def _per_row(compute: Callable[[Any], Any]) -> property:
+    """A model property computed on first access per row (as a naive developer's property
+    with a per-instance cache would be), so a value the template reads twice costs its
+    queries once."""
+    attribute = f"_naive_{compute.__name__}"
+
+    def getter(self: Any) -> Any:
+        if attribute not in self.__dict__:
+            self.__dict__[attribute] = compute(self)
+        return self.__dict__[attribute]
+
+    return property(getter)
+
+
+class _TotalFromLines:
+    """A document's `total` as a naive model has it: not stored, but computed from its
+    lines when read (one query per document, cached per instance), with the calculation
+    the services use. Put on the model class for the naive run only: a data descriptor,
+    so it wins over the stored column, whose value loading the row sets aside."""
+
+    def __get__(self, document: Any, owner: type) -> Any:
+        if document is None:
+            return self
+        if "_naive_total" not in document.__dict__:
+            from solodesk.invoicing.calculation import document_totals
+
+            document.__dict__["_naive_total"] = document_totals(
+                document, document.lines.all()
+            ).total
+        return document.__dict__["_naive_total"]
+
+    def __set__(self, document: Any, value: Any) -> None:
+        document.__dict__["_stored_total"] = value
+
+
+def naive_time_entries(stack: ExitStack) -> None:
+    """The entry list without the joins and the tag prefetch: per row the project, its
+    client, the user and the tags are each one query."""
+    from solodesk.timetracking import selectors
+
+    shipped = selectors.time_entry_list
+
+    def time_entry_list(**kwargs: Any) -> Any:
+        return shipped(**kwargs).select_related(None).prefetch_related(None)
+
+    stack.enter_context(patched(selectors, "time_entry_list", time_entry_list))
+
+
+def naive_clients(stack: ExitStack) -> None:
+    """The client list without the annotation: each row counts its active projects."""
+    from django.db.models import Q
+
+    from solodesk.clients import selectors
+    from solodesk.clients.models import Client
+
+    def client_list(*, workspace: Any, include_archived: bool = False, search: str = "") -> Any:
+        qs = Client.objects.filter(workspace=workspace)
+        if not include_archived:
+            qs = qs.filter(is_archived=False)
+        if search:
+            qs = qs.filter(Q(name__icontains=search) | Q(email__icontains=search))
+        return qs.order_by("name", "pk")
+
+    def active_project_count(client: Any) -> int:
+        return int(client.projects.filter(is_archived=False).count())
+
+    stack.enter_context(patched(selectors, "client_list", client_list))
+    stack.enter_context(patched(Client, "active_project_count", _per_row(active_project_count)))
+
+
+def naive_projects(stack: ExitStack) -> None:
+    """The project list without the client join: each row loads its client."""
+    from solodesk.projects import selectors
+
+    shipped = selectors.project_list
+
+    def project_list(**kwargs: Any) -> Any:
+        return shipped(**kwargs).select_related(None)
+
+    stack.enter_context(patched(selectors, "project_list", project_list))
+
+
+def naive_invoices(stack: ExitStack) -> None:
+    """The invoice list without the client join and without the stored totals: each row
+    loads its client, computes its total from its lines, and sums its payments and its
+    credit notes (each credit note's total from its lines too), as the services compute
+    what they store in `total`, `amount_paid` and `amount_credited`."""
+    from django.db.models import Sum
+
+    from solodesk.core.money import quantize
+    from solodesk.invoicing import selectors
+    from solodesk.invoicing.models import Invoice
+
+    shipped = selectors.invoice_list
+    creditable = (Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.PAID)
+
+    def invoice_list(**kwargs: Any) -> Any:
+        return shipped(**kwargs).select_related(None)
+
+    def amount_due(invoice: Any) -> Decimal:
+        if invoice.status == Invoice.Status.VOID:
+            return Decimal("0.00")
+        paid = invoice.payments.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+        paid = quantize(Decimal(paid), invoice.currency)
+        credit_notes = Invoice.objects.filter(
+            credited_invoice=invoice, kind=Invoice.Kind.CREDIT_NOTE, status__in=creditable
+        )
+        credited = sum((note.total for note in credit_notes), Decimal("0.00"))
+        credited = min(
+            quantize(Decimal(credited), invoice.currency),
+            max(invoice.total - paid, Decimal("0.00")),
+        )
+        return invoice.total - paid - credited  # type: ignore[no-any-return]
+
+    stack.enter_context(patched(selectors, "invoice_list", invoice_list))
+    stack.enter_context(patched(Invoice, "total", _TotalFromLines()))
+    stack.enter_context(patched(Invoice, "amount_due", _per_row(amount_due)))
+
+
+def naive_quotes(stack: ExitStack) -> None:
+    """The quote list without the client join and the stored total: each row loads its
+    client and computes its total from its lines."""
+    from solodesk.quotes import selectors
+    from solodesk.quotes.models import Quote
+
+    shipped = selectors.quote_list
+
+    def quote_list(**kwargs: Any) -> Any:
+        return shipped(**kwargs).select_related(None)
+
+    stack.enter_context(patched(selectors, "quote_list", quote_list))
+    stack.enter_context(patched(Quote, "total", _TotalFromLines()))
+
+
+@dataclass(frozen=True)
+class ListPage:
+    name: str
+    path: str
+    naive: Callable[[ExitStack], None]
+    per_row: str  # what the naive page looks up per row
+
+
+LISTS = [
+    ListPage(
+        "time_entries", "/time/", naive_time_entries, "project, client, user, tags (4 per row)"
+    ),
+    ListPage(
+        "invoices",
+        "/invoices/",
+        naive_invoices,
+        "client, total from lines, payments sum, credit notes (+ their lines) "
+        "(4 per row; 2 for a void one)",
+    ),
+    ListPage("clients", "/clients/", naive_clients, "active project count (1 per row)"),
+    ListPage("projects", "/projects/", naive_projects, "client (1 per row)"),
+    ListPage("quotes", "/quotes/", naive_quotes, "client, total from lines (2 per row)"),
+]
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+_TBODY = re.compile(r"<tbody>.*?</tbody>", re.S)
+_ROW_ID = re.compile(r'href="[^"]*/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/')
+
+
+def rows_of(html: str) -> str:
+    """The page's table rows, with the (per-render random) CSRF tokens blanked."""
+    bodies = _TBODY.findall(html)
+    return _CSRF.sub('name="csrfmiddlewaretoken" value=""', "\n".join(bodies))
+
+
+def measure(http: Any, path: str, runs: int, warmup: int) -> dict[str, Any]:
+    from django.db import connection
+
+    for _ in range(warmup):
+        assert http.get(path).status_code == 200
+    captured: list[tuple[float, str]] = []
+
+    def timed(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            captured.append(((time.perf_counter() - started) * 1000, sql))
+
+    with connection.execute_wrapper(timed):
+        response = http.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    html = response.content.decode()
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        http.get(path)
+        timings.append((time.perf_counter() - started) * 1000)
+    return {
+        "queries": len(captured),
+        "query_ms": round(sum(ms for ms, _sql in captured), 1),
+        "slowest_query": {
+            "ms": round(max(captured)[0], 1),
+            "sql": max(captured)[1][:200],
+        },
+        "timing": stats_ms(timings, percentiles=(95,), digits=2),
+        "rows": rows_of(html),
+    }
+
+
+def compare(page: ListPage, http: Any, runs: int, warmup: int) -> dict[str, Any]:
+    shipped = measure(http, page.path, runs, warmup)
+    with ExitStack() as stack:
+        page.naive(stack)
+        naive = measure(http, page.path, runs, warmup)
+    assert shipped["rows"] == naive["rows"], f"{page.name}: the naive page shows other rows"
+    row_ids = _ROW_ID.findall(shipped["rows"])
+    assert row_ids, f"{page.name}: no rows on the page (seed too small?)"
+    shipped_p50 = shipped["timing"]["p50_ms"]
+    naive_p50 = naive["timing"]["p50_ms"]
+    return {
+        "path": page.path,
+        "rows": len(dict.fromkeys(row_ids)),
+        "naive_per_row_lookups": page.per_row,
+        "queries_shipped": shipped["queries"],
+        "queries_naive": naive["queries"],
+        "query_ratio": round(naive["queries"] / shipped["queries"], 1),
+        "p50_ms_shipped": shipped_p50,
+        "p50_ms_naive": naive_p50,
+        "time_ratio": round(naive_p50 / shipped_p50, 1),
+        "query_ms_shipped": shipped["query_ms"],
+        "query_ms_naive": naive["query_ms"],
+        "slowest_query_shipped": shipped["slowest_query"],
+        "timing_shipped": shipped["timing"],
+        "timing_naive": naive["timing"],
+        "target_query_ratio": 20,
+        "meets_target": naive["queries"] / shipped["queries"] >= 20,
+    }
+
+
+def seed(scale: str) -> dict[str, Any]:
+    from solodesk.seed import seed_workspace
+
+    result = seed_workspace(scale=scale, email=EMAIL, password=PASSWORD)
+    return {"seed_counts": dict(result.counts), "seed_s": round(result.seconds, 1)}
+
+
+def analyze(vendor: str) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if vendor == "postgresql" else "ANALYZE")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    with throwaway_database(
+        ALLOWED_HOSTS="127.0.0.1,localhost,testserver", DEBUG="false"
+    ) as throwaway:
+        django_setup(migrate=True)
+        from django.core.management import call_command
+        from django.test import Client
+
+        from solodesk.accounts.models import User
+
+        call_command("createcachetable", verbosity=0)
+        seeded = seed(args.scale)
+        analyze(throwaway.vendor)
+        http = Client()
+        http.force_login(User.objects.get(email=EMAIL))
+        load_before = load_average()
+        lists = {
+            page.name: compare(page, http, args.runs, args.warmup)
+            for page in LISTS
+            if not args.only or page.name in args.only
+        }
+        load_after = load_average()
+        return {
+            "benchmark": "the five main lists, first page (50 rows), naive vs shipped, "
+            "in-process (Django test client)",
+            "database": throwaway.vendor,
+            "database_version": database_version(),
+            "scale": args.scale,
+            **seeded,
+            "runs": args.runs,
+            "lists": lists,
+            "all_meet_query_target": all(row["meets_target"] for row in lists.values()),
+            "load_average_before": load_before,
+            "load_average_after": load_after,
+            **machine_info(),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", choices=["small", "medium", "large"], default="small")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--only", nargs="*", choices=[page.name for page in LISTS])
+    args = parser.parse_args()
+    result = run(args)
+    write_result(f"orm_discipline-{result['database']}", result)
+
+
+if __name__ == "__main__":
+    main()

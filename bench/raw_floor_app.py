@@ -1,0 +1,167 @@
+"""The floor: `GET /api/v1/time-entries` as a minimal WSGI app on psycopg, without Django.
+
+It answers the same JSON as Solodesk's time-entry list endpoint (solodesk/timetracking/
+api.py: `{"items": [...], "count": N}`, each item as `TimeEntryOut`, newest first, tags by
+name, times in UTC with "+00:00") for the query parameters the benchmark sends
+(`date_from`, `date_to`, `limit`, `offset`; dates are whole days in the workspace's time
+zone, both ends included), after checking the `Authorization: Bearer` token against the
+same table and conditions as the API (`api_token_authenticate`: the SHA-256 digest, not
+revoked, active user, still a member of the workspace) in one query. Everything else is
+a 404; a bad token a 401.
+
+Three queries per request: the token (with the workspace's time zone), the COUNT, and
+one page of entries joined with project, client and user, their tag names aggregated in a
+subquery. One persistent connection per thread, with psycopg's defaults (server-side
+binding, statements prepared after 5 executions): the best plain Python can do.
+
+Run by bench/raw_floor.py under gunicorn with the same settings as `solodesk web`:
+
+    DATABASE_URL=postgres://... gunicorn --pythonpath bench raw_floor_app:application ...
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import threading
+import zoneinfo
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+import psycopg
+
+DATABASE_URL = os.environ["DATABASE_URL"]
+PER_PAGE = 50  # NINJA_PAGINATION_PER_PAGE
+MAX_LIMIT = 200  # NINJA_PAGINATION_MAX_LIMIT
+
+AUTH_SQL = """
+SELECT t.workspace_id, w.time_zone
+FROM accounts_apitoken t
+JOIN accounts_user u ON u.id = t.user_id
+JOIN accounts_workspace w ON w.id = t.workspace_id
+JOIN accounts_membership m ON m.workspace_id = t.workspace_id AND m.user_id = t.user_id
+WHERE t.digest = %s AND t.revoked_at IS NULL AND u.is_active
+LIMIT 1
+"""
+
+COUNT_SQL = """
+SELECT count(*) FROM timetracking_timeentry
+WHERE workspace_id = %s AND started_at >= %s AND started_at < %s
+"""
+
+PAGE_SQL = """
+SELECT e.public_id, p.public_id, p.name, c.public_id, c.name, u.email,
+       e.started_at, e.ended_at, e.duration_seconds, e.description, e.is_billable,
+       e.invoiced_at IS NOT NULL, e.created_at, e.updated_at,
+       ARRAY(SELECT g.name FROM timetracking_timeentry_tags l
+             JOIN timetracking_tag g ON g.id = l.tag_id
+             WHERE l.timeentry_id = e.id ORDER BY g.name)
+FROM timetracking_timeentry e
+JOIN projects_project p ON p.id = e.project_id
+JOIN clients_client c ON c.id = p.client_id
+JOIN accounts_user u ON u.id = e.user_id
+WHERE e.workspace_id = %s AND e.started_at >= %s AND e.started_at < %s
+ORDER BY e.started_at DESC, e.id DESC
+LIMIT %s OFFSET %s
+"""
+
+_local = threading.local()
+
+
+def _connection() -> psycopg.Connection[Any]:
+    connection = getattr(_local, "connection", None)
+    if connection is None or connection.closed:
+        connection = _local.connection = psycopg.connect(DATABASE_URL, autocommit=True)
+    return connection  # type: ignore[no-any-return]
+
+
+def _utc(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat()
+
+
+def _respond(
+    start_response: Callable[..., Any], status: str, body: Any, *extra: tuple[str, str]
+) -> Iterable[bytes]:
+    data = json.dumps(body).encode()
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Content-Length", str(len(data))),
+            *extra,
+        ],
+    )
+    return [data]
+
+
+def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    if environ["REQUEST_METHOD"] != "GET" or environ["PATH_INFO"] != "/api/v1/time-entries":
+        return _respond(start_response, "404 Not Found", {"message": "Not found."})
+    scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    connection = _connection()
+    row = None
+    if scheme.lower() == "bearer" and token:
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        row = connection.execute(AUTH_SQL, (digest,)).fetchone()
+    if row is None:
+        return _respond(
+            start_response,
+            "401 Unauthorized",
+            {"message": "Missing or invalid API token."},
+            ("WWW-Authenticate", "Bearer"),
+        )
+    workspace_id, time_zone = row
+    query = {key: values[-1] for key, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    try:
+        date_from = dt.date.fromisoformat(query["date_from"])
+        date_to = dt.date.fromisoformat(query["date_to"])
+        limit = min(int(query.get("limit", PER_PAGE)), MAX_LIMIT)
+        offset = int(query.get("offset", 0))
+    except (KeyError, ValueError):
+        # The floor serves the benchmark's request only: a month, one page.
+        return _respond(start_response, "422 Unprocessable Entity", {"message": "Invalid input."})
+    zone = zoneinfo.ZoneInfo(time_zone)
+    start = dt.datetime.combine(date_from, dt.time.min, zone)
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, zone)
+    count = connection.execute(COUNT_SQL, (workspace_id, start, end)).fetchone()[0]  # type: ignore[index]
+    rows = connection.execute(PAGE_SQL, (workspace_id, start, end, limit, offset)).fetchall()
+    items = [
+        {
+            "id": str(entry_id),
+            "project_id": str(project_id),
+            "project_name": project_name,
+            "client_id": str(client_id),
+            "client_name": client_name,
+            "user_email": user_email,
+            "started_at": _utc(started_at),
+            "ended_at": _utc(ended_at),
+            "duration_seconds": duration_seconds,
+            "description": description,
+            "billable": billable,
+            "invoiced": invoiced,
+            "tags": tags,
+            "created_at": _utc(created_at),
+            "updated_at": _utc(updated_at),
+        }
+        for (
+            entry_id,
+            project_id,
+            project_name,
+            client_id,
+            client_name,
+            user_email,
+            started_at,
+            ended_at,
+            duration_seconds,
+            description,
+            billable,
+            invoiced,
+            created_at,
+            updated_at,
+            tags,
+        ) in rows
+    ]
+    return _respond(start_response, "200 OK", {"items": items, "count": count})
