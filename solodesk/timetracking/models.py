@@ -68,7 +68,8 @@ class TimeEntry(BaseModel):
             # partial index, so finding it never scans the workspace's billed history.
             models.Index(
                 fields=["workspace", "project"],
-                include=["duration_seconds"],
+                # The dashboard's per-project sums read only these (an index-only scan).
+                include=["duration_seconds", "started_at"],
                 condition=Q(is_billable=True, invoice_line__isnull=True, invoiced_at__isnull=True),
                 name="entry_unbilled_idx",
             ),
