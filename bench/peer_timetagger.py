@@ -32,9 +32,9 @@ What it does, for each database in turn (each in its own process):
    records on both.
 5. Month list, at 1 client and at `--concurrency` clients: the unit is "the previous
    calendar month fetched completely". TimeTagger returns it in one request
-   (`GET /api/v2/records?timerange=t1-t2`); Solodesk's API paginates (at most 200 per page,
+   (`GET /api/v2/records?timerange=t1-t2`); Solodesk's API paginates (at most 1,000 per page,
    NINJA_PAGINATION_MAX_LIMIT), so the client follows the pages one after another
-   (`?date_from=…&date_to=…&limit=200&offset=…`). Reported: months/s and p50 per month, and
+   (`?date_from=…&date_to=…&limit=1000&offset=…`). Reported: months/s and p50 per month, and
    per HTTP request (requests/s, p50).
 6. For information only (not like for like): TimeTagger's PUT takes a list, so the same N
    records are also created in batches of `--batch-size` on a fresh TimeTagger; Solodesk's
@@ -87,7 +87,7 @@ DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 SPAN_DAYS = 304  # ~10 months: one month holds ~records / 10
 WORKDAY_START_HOUR = 8
 WORKDAY_HOURS = 10
-PAGE_LIMIT = 200  # NINJA_PAGINATION_MAX_LIMIT
+PAGE_LIMIT = 1000  # timetracking.api.TIME_ENTRY_PAGE_MAX
 TARGET_RATIO = 2.0
 EMAIL = "owner@peer.example"
 
@@ -969,7 +969,7 @@ def main() -> None:
         "description": (
             "Solodesk vs TimeTagger on the same machine in the same run: create N time "
             "records through each API, one per request, then fetch one calendar month "
-            "completely, repeatedly (Solodesk follows its pages of 200). Ratios above 1 mean "
+            "completely, repeatedly (Solodesk follows its pages of 1,000). Ratios above 1 mean "
             "Solodesk is faster; the target is a rate ratio of at least 2 for the create and "
             "the month-list runs. timetagger_batched_create is information only."
         ),
