@@ -11,7 +11,6 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from solodesk.accounts.workspace import request_workspace as _workspace
@@ -19,17 +18,9 @@ from solodesk.accounts.workspace import workspace_required
 from solodesk.clients import selectors, services
 from solodesk.clients.forms import ClientForm
 from solodesk.core.exceptions import ApplicationError
+from solodesk.core.web import next_url
 
 PAGE_SIZE = 50
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
 
 
 @workspace_required
@@ -62,7 +53,7 @@ def client_new(request: HttpRequest) -> HttpResponse:
                 form.add_service_error(error)
             else:
                 messages.success(request, f"Client “{client.name}” created.")
-                return redirect(_next_url(request, reverse("clients:list")))
+                return redirect(next_url(request, reverse("clients:list")))
     else:
         form = ClientForm(
             initial={
@@ -93,7 +84,7 @@ def client_edit(request: HttpRequest, public_id) -> HttpResponse:
                 form.add_service_error(error)
             else:
                 messages.success(request, f"Client “{client.name}” saved.")
-                return redirect(_next_url(request, reverse("clients:list")))
+                return redirect(next_url(request, reverse("clients:list")))
     else:
         form = ClientForm(instance=client)
     return render(
@@ -114,4 +105,4 @@ def client_archive(request: HttpRequest, public_id) -> HttpResponse:
         messages.success(request, f"Client “{client.name}” archived.")
     else:
         messages.success(request, f"Client “{client.name}” is active again.")
-    return redirect(_next_url(request, reverse("clients:list")))
+    return redirect(next_url(request, reverse("clients:list")))

@@ -3,17 +3,48 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from solodesk.core.exceptions import ApplicationError
 
 T = TypeVar("T")
+
+
+def safe_url(request: HttpRequest, candidate: str | None) -> str | None:
+    """`candidate` when it points to this site (a `next` field, a Referer), else None:
+    never an open redirect."""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return None
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """Where to go after a form: the posted or linked `next` when it is on this site."""
+    return safe_url(request, request.POST.get("next") or request.GET.get("next")) or default
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its count: a list whose summary query already counted the rows
+    together with its totals needs no separate COUNT(*)."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
 
 
 def service_error_messages(request: HttpRequest, error: ApplicationError | ValidationError) -> None:

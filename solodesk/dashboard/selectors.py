@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from solodesk.accounts.models import TimeRounding, User, Workspace
 from solodesk.core.money import quantize
+from solodesk.core.rawsql import money_sum
 from solodesk.core.selectors import heartbeat_get
 from solodesk.invoicing.models import Invoice, Payment, RevenueMonth
 from solodesk.invoicing.selectors import invoice_receivables
@@ -314,14 +315,6 @@ def _revenue_sql(vendor: str) -> str:
     )
 
 
-def _decimal(value: Any) -> Decimal:
-    """A SUM of money from a raw cursor: Decimal on PostgreSQL, int or float on SQLite
-    (through its shortest repr, as Django's own SQLite converter does)."""
-    if value is None:
-        return Decimal("0")
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
 def dashboard_revenue(*, workspace: Workspace, today: dt.date) -> list[Revenue]:
     """One query: invoiced and paid per (currency, month) of the 12-month window (which
     always includes 1 January of this year) up to today, from the monthly revenue totals
@@ -361,8 +354,8 @@ def dashboard_revenue(*, workspace: Workspace, today: dt.date) -> list[Revenue]:
             month = dt.date.fromisoformat(month)
         found[currency][month] = MonthMoney(
             month=month,
-            invoiced=quantize(_decimal(invoiced), currency),
-            paid=quantize(_decimal(paid), currency),
+            invoiced=quantize(money_sum(invoiced), currency),
+            paid=quantize(money_sum(paid), currency),
         )
     result = []
     for currency in sorted(found):

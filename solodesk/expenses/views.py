@@ -4,16 +4,11 @@ members alike, as for time entries."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from solodesk.accounts.workspace import request_user as _user
@@ -21,34 +16,13 @@ from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_page
 from solodesk.clients.selectors import client_list
 from solodesk.core.exceptions import ApplicationError
+from solodesk.core.web import CountedPaginator, next_url
 from solodesk.expenses import selectors, services
 from solodesk.expenses.forms import ExpenseFilterForm, ExpenseForm
 from solodesk.expenses.models import Expense
 from solodesk.projects.selectors import project_list
 
 PAGE_SIZE = 50
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
-
-
-class _CountedPaginator(Paginator):
-    """A paginator told its count: the summary query already counted the rows together
-    with the totals, so no separate COUNT(*) is needed."""
-
-    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self._known_count = count
-
-    @cached_property
-    def count(self) -> int:
-        return self._known_count
 
 
 @require_GET
@@ -66,7 +40,7 @@ def expense_list(request: HttpRequest) -> HttpResponse:
     filters = form.to_filters()
     summary = selectors.expense_summary(workspace=workspace, filters=filters)
     expenses = selectors.expense_list(workspace=workspace, filters=filters)
-    page = _CountedPaginator(expenses, PAGE_SIZE, count=summary.count).get_page(
+    page = CountedPaginator(expenses, PAGE_SIZE, count=summary.count).get_page(
         request.GET.get("page")
     )
     return render(
@@ -93,7 +67,7 @@ def _form_page(request: HttpRequest, expense: Expense | None) -> HttpResponse:
             else:
                 verb = "added" if expense is None else "saved"
                 messages.success(request, f"Expense of {saved.amount} {saved.currency} {verb}.")
-                return redirect(_next_url(request, reverse("expenses:list")))
+                return redirect(next_url(request, reverse("expenses:list")))
     elif expense is not None:
         form = ExpenseForm(workspace=workspace, expense=expense)
     else:
@@ -134,7 +108,7 @@ def expense_delete(request: HttpRequest, public_id) -> HttpResponse:
     if request.method == "POST":
         services.expense_delete(expense=expense)
         messages.success(request, f"Expense of {expense.amount} {expense.currency} deleted.")
-        return redirect(_next_url(request, reverse("expenses:list")))
+        return redirect(next_url(request, reverse("expenses:list")))
     return render(
         request, "expenses/expense_confirm_delete.html", {"nav": "expenses", "expense": expense}
     )

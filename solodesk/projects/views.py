@@ -11,28 +11,19 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_required
 from solodesk.clients.selectors import client_choices_including
 from solodesk.core.exceptions import ApplicationError
+from solodesk.core.web import next_url
 from solodesk.projects import selectors, services
 from solodesk.projects.forms import ProjectForm
 from solodesk.prompts.selectors import prompt_list_for_user
 from solodesk.prompts.services import prompt_events_record_shown
 
 PAGE_SIZE = 50
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
 
 
 def _uuid_or_none(value: str) -> str | None:
@@ -85,7 +76,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
                 form.add_service_error(error)
             else:
                 messages.success(request, f"Project “{project.name}” created.")
-                return redirect(_next_url(request, reverse("projects:list")))
+                return redirect(next_url(request, reverse("projects:list")))
     else:
         form = ProjectForm(
             workspace=workspace, initial={"client": _uuid_or_none(request.GET.get("client", ""))}
@@ -113,7 +104,7 @@ def project_edit(request: HttpRequest, public_id) -> HttpResponse:
                 form.add_service_error(error)
             else:
                 messages.success(request, f"Project “{project.name}” saved.")
-                return redirect(_next_url(request, reverse("projects:list")))
+                return redirect(next_url(request, reverse("projects:list")))
     else:
         form = ProjectForm(instance=project, workspace=workspace)
     # The budget prompts about this project (one GROUP BY over the budgeted projects; with
@@ -144,4 +135,4 @@ def project_archive(request: HttpRequest, public_id) -> HttpResponse:
         messages.success(request, f"Project “{project.name}” archived.")
     else:
         messages.success(request, f"Project “{project.name}” is active again.")
-    return redirect(_next_url(request, reverse("projects:list")))
+    return redirect(next_url(request, reverse("projects:list")))

@@ -40,6 +40,7 @@ from django.db import connection
 from solodesk.accounts.models import Workspace
 from solodesk.clients.models import Client
 from solodesk.core.money import quantize
+from solodesk.core.rawsql import date_value, money_sum, uuid_value
 from solodesk.invoicing.models import DocumentCounter, RevenueMonth
 from solodesk.projects.models import Project
 from solodesk.timetracking.models import TimeEntryDay, TimeEntryMonth
@@ -99,29 +100,6 @@ class YearlyReport:
         return later[0] if later else None
 
 
-def _date(value: Any) -> dt.date | None:
-    """A date from a raw cursor: a date on PostgreSQL, an ISO string on SQLite."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def _decimal(value: Any) -> Decimal:
-    """A SUM of money from a raw cursor: Decimal on PostgreSQL, int or float on SQLite
-    (through its shortest repr, as Django's own SQLite converter does)."""
-    if value is None:
-        return Decimal("0")
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-def _uuid(value: Any) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
-
-
 # --- 1. years -------------------------------------------------------------------------------
 
 
@@ -149,7 +127,7 @@ def report_data_years(*, workspace: Workspace) -> set[int]:
         rows = cursor.fetchall()
     found: set[int] = set()
     for first_month, last_month, first_year, last_year in rows:
-        for day in (_date(first_month), _date(last_month)):
+        for day in (date_value(first_month), date_value(last_month)):
             if day is not None:
                 found.add(day.year)
         found |= {int(year) for year in (first_year, last_year) if year is not None}
@@ -202,7 +180,7 @@ def report_hours_by_client(*, workspace: Workspace, year: int) -> dict[UUID, Cli
     for public_id, name, is_archived, seconds, billable in rows:
         if not seconds:
             continue  # totals whose entries were all deleted or moved
-        key = _uuid(public_id)
+        key = uuid_value(public_id)
         clients[key] = ClientYear(
             public_id=key,
             name=name,
@@ -277,10 +255,10 @@ def report_money_by_client(
     for public_id, name, is_archived, currency, invoiced, paid in rows:
         amounts = CurrencyAmounts(
             currency=currency,
-            invoiced=quantize(_decimal(invoiced), currency),
-            paid=quantize(_decimal(paid), currency),
+            invoiced=quantize(money_sum(invoiced), currency),
+            paid=quantize(money_sum(paid), currency),
         )
-        key = _uuid(public_id)
+        key = uuid_value(public_id)
         row = clients.get(key)
         if row is None:
             row = clients[key] = ClientYear(public_id=key, name=name, is_archived=bool(is_archived))

@@ -13,13 +13,10 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -28,6 +25,7 @@ from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_page
 from solodesk.core.exceptions import ApplicationError
+from solodesk.core.web import CountedPaginator, safe_url
 from solodesk.projects.selectors import project_list
 from solodesk.timetracking import selectors, services
 from solodesk.timetracking.forms import (
@@ -42,14 +40,6 @@ from solodesk.timetracking.templatetags.timefmt import duration
 PAGE_SIZE = 50
 
 
-def _safe_url(request: HttpRequest, candidate: str | None) -> str | None:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return None
-
-
 def _week_url(day: dt.date | None = None) -> str:
     url = reverse("timetracking:week")
     return f"{url}?date={day.isoformat()}" if day else url
@@ -57,19 +47,6 @@ def _week_url(day: dt.date | None = None) -> str:
 
 def _local_date(value: dt.datetime) -> dt.date:
     return timezone.localtime(value).date()
-
-
-class _CountedPaginator(Paginator):
-    """A paginator told its count: the entry list's summary query already counted the rows
-    together with the totals, so no separate COUNT(*) is needed."""
-
-    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self._known_count = count
-
-    @cached_property
-    def count(self) -> int:
-        return self._known_count
 
 
 # --- Entry list and export --------------------------------------------------------------
@@ -110,7 +87,7 @@ def entry_list(request: HttpRequest) -> HttpResponse:
     filters = form.to_filters()
     summary = selectors.time_entry_summary(workspace=workspace, filters=filters)
     entries = selectors.time_entry_list(workspace=workspace, filters=filters)
-    page = _CountedPaginator(entries, PAGE_SIZE, count=summary["count"]).get_page(
+    page = CountedPaginator(entries, PAGE_SIZE, count=summary["count"]).get_page(
         request.GET.get("page")
     )
     return render(
@@ -218,7 +195,7 @@ def _entry_form_page(request: HttpRequest, entry: TimeEntry | None) -> HttpRespo
                     f"Saved {duration(saved.duration_seconds)} on {saved.project.name}.",
                 )
                 default = _week_url(_local_date(saved.started_at))
-                return redirect(_safe_url(request, request.POST.get("next")) or default)
+                return redirect(safe_url(request, request.POST.get("next")) or default)
     elif entry is not None:
         form = TimeEntryForm(workspace=workspace, entry=entry)
     else:
@@ -234,7 +211,7 @@ def _entry_form_page(request: HttpRequest, entry: TimeEntry | None) -> HttpRespo
             "nav": "entries",
             "form": form,
             "entry": entry,
-            "next": _safe_url(request, request.POST.get("next") or request.GET.get("next")),
+            "next": safe_url(request, request.POST.get("next") or request.GET.get("next")),
         },
         status=400 if form.errors else 200,
     )
@@ -266,7 +243,7 @@ def entry_delete(request: HttpRequest, public_id) -> HttpResponse:
             messages.error(request, error.message)
             return redirect("timetracking:entry_edit", public_id=entry.public_id)
         messages.success(request, "Entry deleted.")
-        return redirect(_safe_url(request, request.POST.get("next")) or _week_url(day))
+        return redirect(safe_url(request, request.POST.get("next")) or _week_url(day))
     return render(
         request,
         "timetracking/entry_confirm_delete.html",
@@ -293,9 +270,9 @@ def _timer_response(
             response["HX-Trigger"] = "timer-changed"
         return response
     target = (
-        _safe_url(request, request.POST.get("next"))
+        safe_url(request, request.POST.get("next"))
         or fallback
-        or _safe_url(request, request.headers.get("Referer"))
+        or safe_url(request, request.headers.get("Referer"))
         or _week_url()
     )
     return redirect(target)
