@@ -64,3 +64,35 @@ def chosen_public_id(form: forms.BaseForm, name: str, *, posted: bool = False) -
         return UUID(str(value)) if value else None
     except ValueError:
         return None
+
+
+class AnyIdChoiceField(forms.ChoiceField):
+    """A filter menu of some ids that accepts any well-formed id: the menu is bounded, the
+    filter is not (a project's page links to the entries of any of its projects); the
+    selectors scope the filter to the workspace, so another's id finds nothing."""
+
+    def valid_value(self, value: str) -> bool:
+        try:
+            UUID(str(value))
+        except ValueError:
+            return False
+        return True
+
+
+class DateRangeFilterForm(forms.Form):
+    """A list's filter form with `date_from` / `date_to`: the end may not come before the
+    start, and one bad filter does not drop the others (`valid_data`)."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+    def valid_data(self) -> dict[str, Any]:
+        """The fields that passed validation."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        return self.cleaned_data

@@ -12,6 +12,7 @@ from django import forms
 from solodesk.accounts.models import Workspace
 from solodesk.clients.models import Client
 from solodesk.clients.selectors import client_choices_including
+from solodesk.core.choices import AnyIdChoiceField, DateRangeFilterForm
 from solodesk.core.exceptions import ApplicationError
 from solodesk.core.money import CURRENCY_CHOICES
 from solodesk.expenses.models import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, Expense
@@ -115,14 +116,15 @@ class MonthField(forms.CharField):
         return value.strftime("%Y-%m") if isinstance(value, dt.date) else value
 
 
-class ExpenseFilterForm(forms.Form):
+class ExpenseFilterForm(DateRangeFilterForm):
     """The filters of the expense list. A month, when given, replaces from and to."""
 
     month = MonthField(required=False)
     date_from = forms.DateField(label="From", required=False, widget=DATE_INPUT)
     date_to = forms.DateField(label="To", required=False, widget=DATE_INPUT)
-    client = forms.ChoiceField(required=False)
-    project = forms.ChoiceField(required=False)
+    # Bounded menus (the view's); any id filters.
+    client = AnyIdChoiceField(required=False)
+    project = AnyIdChoiceField(required=False)
     category = forms.ChoiceField(
         choices=[("", "All categories"), *Expense.Category.choices], required=False
     )
@@ -141,22 +143,8 @@ class ExpenseFilterForm(forms.Form):
             for project in projects
         ]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and end < start:
-            self.add_error("date_to", "The end date is before the start date.")
-        return data
-
-    def _valid_data(self) -> dict[str, Any]:
-        """The fields that passed validation: one bad filter does not drop the others."""
-        if not self.is_bound:
-            return {}
-        self.is_valid()
-        return self.cleaned_data
-
     def to_filters(self) -> ExpenseFilters:
-        data = self._valid_data()
+        data = self.valid_data()
         date_from, date_to = data.get("date_from"), data.get("date_to")
         if data.get("month"):
             date_from, date_to = month_range(data["month"])

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from solodesk.accounts.models import Workspace
-from solodesk.core.choices import BoundedModelChoiceField
+from solodesk.core.choices import AnyIdChoiceField, BoundedModelChoiceField, DateRangeFilterForm
 from solodesk.core.exceptions import ApplicationError
 from solodesk.projects.models import Project
 from solodesk.projects.selectors import project_choices_including
@@ -257,25 +257,13 @@ class TimerStopForm(forms.Form):
 BILLABLE_FILTER_CHOICES = [("", "Billable or not"), ("yes", "Billable"), ("no", "Not billable")]
 
 
-class _AnyIdChoiceField(forms.ChoiceField):
-    """A menu of some ids that accepts any well-formed id: the menu is bounded, the
-    filter is not (a project's page links to the entries of any of its projects)."""
-
-    def valid_value(self, value: str) -> bool:
-        try:
-            UUID(str(value))
-        except ValueError:
-            return False
-        return True
-
-
-class TimeEntryFilterForm(forms.Form):
+class TimeEntryFilterForm(DateRangeFilterForm):
     """The filters of the entry list and of its CSV export (same field names)."""
 
     # Menus built from a bounded list of projects (the view's); any id is accepted, since
     # the selectors scope the filter to the workspace (another's id finds nothing).
-    client = _AnyIdChoiceField(required=False)
-    project = _AnyIdChoiceField(required=False)
+    client = AnyIdChoiceField(required=False)
+    project = AnyIdChoiceField(required=False)
     date_from = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -303,22 +291,8 @@ class TimeEntryFilterForm(forms.Form):
         if chosen and chosen not in {str(key) for key in clients}:
             self.fields["client"].choices += [(chosen, "The chosen client")]  # type: ignore[attr-defined]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and end < start:
-            self.add_error("date_to", "The end date is before the start date.")
-        return data
-
-    def _valid_data(self) -> dict[str, Any]:
-        """The fields that passed validation: one bad filter does not drop the others."""
-        if not self.is_bound:
-            return {}
-        self.is_valid()
-        return self.cleaned_data
-
     def to_filters(self) -> TimeEntryFilters:
-        data = self._valid_data()
+        data = self.valid_data()
         return TimeEntryFilters(
             client_id=UUID(data["client"]) if data.get("client") else None,
             project_id=UUID(data["project"]) if data.get("project") else None,
@@ -330,7 +304,7 @@ class TimeEntryFilterForm(forms.Form):
 
     def as_query(self) -> dict[str, str]:
         """The applied filters as form values, for the export form's hidden inputs."""
-        data = self._valid_data()
+        data = self.valid_data()
         values = {
             "client": data.get("client") or "",
             "project": data.get("project") or "",

@@ -375,3 +375,22 @@ def test_nav_links_to_expenses(owner):
     response = owner.client.get(LIST_URL)
 
     assert f'href="{LIST_URL}" aria-current="page"'.encode() in response.content
+
+
+def test_list_filter_menus_are_bounded_and_any_project_still_filters(owner, monkeypatch):
+    monkeypatch.setattr("solodesk.expenses.views.CHOICES_LIMIT", 2)
+    client = ClientFactory(workspace=owner.workspace)
+    projects = [
+        ProjectFactory(workspace=owner.workspace, client=client, name=f"P{n}") for n in range(4)
+    ]
+    outside = sorted(projects, key=lambda p: p.name)[-1]
+    wanted = make(owner, client=client, project=outside)
+    make(owner, client=client, project=projects[0])
+
+    page = owner.client.get(LIST_URL)
+    filtered = owner.client.get(LIST_URL, {"project": str(outside.public_id)})
+
+    menu = page.context["form"].fields["project"].choices
+    assert len(menu) == 3  # "All projects" + the bounded two
+    assert filtered.status_code == 200
+    assert [e.pk for e in filtered.context["page"].object_list] == [wanted.pk]
