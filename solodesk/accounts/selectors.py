@@ -6,6 +6,7 @@ from django.db.models import F, QuerySet
 from django.shortcuts import get_object_or_404
 
 from solodesk.accounts.models import ApiToken, Membership, User, Workspace, token_digest
+from solodesk.core.models import Job
 
 
 def workspace_user_is_owner(*, workspace: Workspace, user: User) -> bool:
@@ -64,3 +65,18 @@ def api_token_list(*, workspace: Workspace, user: User) -> QuerySet[ApiToken]:
 
 def api_token_get(*, workspace: Workspace, user: User, public_id: UUID | str) -> ApiToken:
     return get_object_or_404(ApiToken, workspace=workspace, user=user, public_id=public_id)
+
+
+def time_totals_recount_job_get(*, workspace: Workspace) -> Job | None:
+    """The workspace's latest time-totals recount (decision 0007) while it concerns the
+    reader: queued or running (the totals are still the old time zone's), or failed (they
+    stay so until recounted). A succeeded one is history: None. One query; the latest
+    counts alone, because a recount always counts in the zone committed last."""
+    job = (
+        Job.objects.filter(workspace=workspace, kind=Job.Kind.TIME_TOTALS_RECOUNT)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if job is None or job.status == Job.Status.SUCCEEDED:
+        return None
+    return job

@@ -9,7 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from solodesk.accounts.models import ApiToken, Membership, User, Workspace, token_digest
+from solodesk.accounts.selectors import workspace_owner_get
 from solodesk.core.exceptions import ApplicationError
+from solodesk.core.models import Job
+from solodesk.core.services import job_complete, job_create
 
 TOKEN_PREFIX = "sd_"  # noqa: S105 - a prefix, not a secret
 # Writing last_used_at on every request would turn each API read into a write; once a
@@ -83,9 +86,11 @@ def user_create(*, email: str, password: str, business_name: str, **workspace_fi
     return user
 
 
-def workspace_update(*, workspace: Workspace, **fields: Any) -> Workspace:
-    """Nothing is changed on `workspace` unless every value is valid. A new time zone and
-    the daily time totals recounted in it commit together (or neither does)."""
+def workspace_update(*, workspace: Workspace, user: User | None = None, **fields: Any) -> Workspace:
+    """Nothing is changed on `workspace` unless every value is valid. A new time zone
+    commits with a `Job` that recounts the time totals in it (decision 0007), started by
+    `user` (None: the workspace's owner) and handed to a worker after commit: at a million
+    entries the recount is too slow for a request."""
     errors: dict[str, list[str]] = {}
     for field, value in fields.items():
         if field not in WORKSPACE_FIELDS:
@@ -100,16 +105,54 @@ def workspace_update(*, workspace: Workspace, **fields: Any) -> Workspace:
     for field, value in fields.items():
         setattr(workspace, field, value)
     workspace.full_clean(validate_unique=False)
-    # The refusals above come before the transaction; it takes no savepoint of its own
-    # (the recount has one), so a time-zone change costs the same queries as before.
+    # The refusals above come before the transaction; it takes no savepoint of its own.
     with transaction.atomic(savepoint=False):
         workspace.save()
         if workspace.time_zone != time_zone_before:
-            # The daily time totals are per local day: recount them in the new time zone.
-            from solodesk.timetracking.services import time_entry_days_rebuild
-
-            time_entry_days_rebuild(workspace=workspace)
+            time_totals_recount_start(
+                workspace=workspace, user=user, time_zone_before=time_zone_before
+            )
     return workspace
+
+
+TIME_TOTALS_RECOUNT_TASK = "solodesk.accounts.tasks.time_totals_recount_task"
+
+
+def time_totals_recount_start(
+    *, workspace: Workspace, user: User | None, time_zone_before: str = ""
+) -> Job | None:
+    """Queue a recount of the workspace's daily and monthly time totals (`TimeEntryDay`,
+    `TimeEntryMonth`) in its time zone, as a `Job` written in the caller's transaction and
+    sent to the broker after commit. Until it has run, the totals count the older entries
+    on the old zone's days (the settings page says so)."""
+    if user is None:
+        user = workspace_owner_get(workspace_id=workspace.pk)
+    if user is None:
+        # A workspace with nobody in it (never made by workspace_create): no one to own a
+        # job or to wait for it; recount here.
+        from solodesk.timetracking.services import time_entry_days_rebuild
+
+        time_entry_days_rebuild(workspace=workspace)
+        return None
+    return job_create(
+        workspace=workspace,
+        owner=user,
+        kind=Job.Kind.TIME_TOTALS_RECOUNT,
+        task_name=TIME_TOTALS_RECOUNT_TASK,
+        params={"time_zone_from": time_zone_before, "time_zone_to": workspace.time_zone},
+    )
+
+
+def time_totals_recount_run(*, job: Job) -> Job:
+    """Recount the totals of a claimed job's workspace. Idempotent: the recount replaces the
+    totals with the aggregate of the entries in the time zone committed last, read under the
+    workspace lock that entry writes also take (decision 0007), so a second run, or a run
+    for an older change, gives the same rows, and an entry written meanwhile is counted
+    once."""
+    from solodesk.timetracking.services import time_entry_days_rebuild
+
+    time_entry_days_rebuild(workspace=job.workspace)
+    return job_complete(job=job)
 
 
 def api_token_create(*, workspace: Workspace, user: User, name: str) -> tuple[ApiToken, str]:

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import EmailMultiAlternatives
+
+from solodesk.accounts.services import time_totals_recount_run
+from solodesk.core.services import job_claim, job_fail
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -24,3 +31,34 @@ def email_send_task(payload: dict[str, Any]) -> None:
     for content, mimetype in payload.get("alternatives", []):
         message.attach_alternative(content, mimetype)
     message.send()
+
+
+@shared_task(name="solodesk.accounts.tasks.time_totals_recount_task")
+def time_totals_recount_task(job_id: int) -> None:
+    """Recount a workspace's time totals after a change of its time zone (decision 0007).
+    Late acknowledgement and the Job claim (global Celery settings, `job_claim`): a
+    duplicate delivery does nothing while the first runs; a rerun after a lost worker
+    recounts again, which gives the same rows."""
+    job = job_claim(job_id=job_id)
+    if job is None:
+        return  # finished already, or a live worker has it
+    try:
+        time_totals_recount_run(job=job)
+    except SoftTimeLimitExceeded:
+        job_fail(
+            job_id=job_id,
+            error=(
+                "Recounting the time totals took too long. The dashboard and reports may "
+                "show hours on the old time zone's days: use “Recount now” to try again."
+            ),
+        )
+    except Exception:
+        logger.exception("Time totals recount job %s failed", job_id)
+        job_fail(
+            job_id=job_id,
+            error=(
+                "Recounting the time totals failed. The dashboard and reports may show "
+                "hours on the old time zone's days: use “Recount now” to try again."
+            ),
+        )
+        raise

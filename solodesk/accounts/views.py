@@ -15,8 +15,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from solodesk.accounts.forms import ApiTokenForm, WorkspaceForm
 from solodesk.accounts.models import Membership, User
-from solodesk.accounts.selectors import api_token_get, api_token_list
-from solodesk.accounts.services import api_token_create, api_token_revoke, workspace_update
+from solodesk.accounts.selectors import (
+    api_token_get,
+    api_token_list,
+    time_totals_recount_job_get,
+)
+from solodesk.accounts.services import (
+    api_token_create,
+    api_token_revoke,
+    time_totals_recount_start,
+    workspace_update,
+)
 from solodesk.accounts.workspace import workspace_required
 from solodesk.core.exceptions import ApplicationError
 
@@ -43,15 +52,23 @@ def _add_errors(form, error: ApplicationError | ValidationError) -> None:
 def workspace_settings(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     is_owner = request.membership.role == Membership.Role.OWNER  # type: ignore[attr-defined]
+    user = cast(User, request.user)  # logged in: @workspace_required
     if request.method == "POST":
         if not is_owner:
             raise Http404("Only the workspace owner can change the workspace.")
+        if "recount_time_totals" in request.POST:
+            # After a failed recount: the same job again (decision 0007).
+            time_totals_recount_start(
+                workspace=workspace, user=user, time_zone_before=workspace.time_zone
+            )
+            messages.success(request, "Recounting the time totals.")
+            return redirect("workspace_settings")
         # The form validates a copy: a rejected value never lands on the request's workspace,
         # and the write itself goes through the service.
         form = WorkspaceForm(request.POST, instance=copy.copy(workspace))
         if form.is_valid():
             try:
-                workspace_update(workspace=workspace, **form.cleaned_data)
+                workspace_update(workspace=workspace, user=user, **form.cleaned_data)
             except (ApplicationError, ValidationError) as error:
                 _add_errors(form, error)
             else:
@@ -61,10 +78,20 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
     else:
         form = WorkspaceForm(instance=workspace)
         status = 200
+    recount_job = time_totals_recount_job_get(workspace=workspace)
     return render(
         request,
         "accounts/workspace_settings.html",
-        {"form": form, "is_owner": is_owner, "nav": "settings", "settings_tab": "workspace"},
+        {
+            "form": form,
+            "is_owner": is_owner,
+            "nav": "settings",
+            "settings_tab": "workspace",
+            "recount_job": recount_job,
+            # The progress partial polls core:job_progress, which shows a job to the user
+            # who started it only; anyone else sees the status as of this page.
+            "recount_job_is_mine": recount_job is not None and recount_job.owner_id == user.pk,
+        },
         status=status,
     )
 

@@ -28,6 +28,7 @@ class Job(BaseModel):
         TIME_ENTRIES_EXPORT = "time_entries_export", "Time entries export (CSV)"
         INVOICE_PDF = "invoice_pdf", "Invoice PDF"
         INVOICE_SEND = "invoice_send", "Send invoice by e-mail"
+        TIME_TOTALS_RECOUNT = "time_totals_recount", "Recount time totals in the new time zone"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

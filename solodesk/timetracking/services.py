@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -114,9 +116,37 @@ def _upsert_totals(
         )
 
 
+def _time_zones_locked(
+    workspace_ids: Iterable[int], *, for_rebuild: bool = False
+) -> dict[int, str]:
+    """The workspaces' time zones, read under the lock that orders entry writes and
+    recounts of the same workspace (decision 0007): every entry write takes its
+    workspace's row FOR SHARE before it upserts totals, a recount takes it FOR NO KEY
+    UPDATE for its whole transaction. So a write waits for a running recount (and is then
+    added, in the new zone, to the recounted totals), or a recount waits for the write to
+    commit (and counts its entry from the table): never lost, never counted twice. The zone
+    comes from the locked row, the latest committed one, not from the caller's copy of the
+    workspace, which may predate a change. On SQLite every transaction is BEGIN IMMEDIATE,
+    which already serializes writers, so the row is only read."""
+    ids = sorted(set(workspace_ids))
+    if not ids:
+        return {}
+    lock = ""
+    if connection.features.has_select_for_update:
+        lock = " FOR NO KEY UPDATE" if for_rebuild else " FOR SHARE"
+    table = connection.ops.quote_name(Workspace._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, time_zone FROM {table} "  # noqa: S608 - table name from the model
+            f"WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{lock}",
+            ids,
+        )
+        return {int(workspace_id): str(zone) for workspace_id, zone in cursor.fetchall()}
+
+
 def time_entry_days_apply(
     *,
-    tzinfo: dt.tzinfo,
+    tzinfo: dt.tzinfo | None = None,
     added: Iterable[TimeEntry | EntryShare] = (),
     removed: Iterable[TimeEntry | EntryShare] = (),
 ) -> None:
@@ -124,16 +154,22 @@ def time_entry_days_apply(
     INSERT … ON CONFLICT DO UPDATE that adds the differences (so concurrent writers to the
     same day never lose an update); and the same for the per-project monthly totals
     (`TimeEntryMonth`, decision 0005), a second upsert when the change moves any time.
-    Call it in the transaction that writes the entries; `tzinfo` is the workspace's time
-    zone (the day is the local day of the start)."""
+    Call it in the transaction that writes the entries. The day is the local day of the
+    start in the workspace's time zone as read under the workspace lock
+    (`_time_zones_locked`), one query; `tzinfo`, the caller's copy, is not trusted: a
+    time-zone change may have committed since the caller loaded the workspace."""
+    added_shares = [i if isinstance(i, EntryShare) else EntryShare.of(i) for i in added]
+    removed_shares = [i if isinstance(i, EntryShare) else EntryShare.of(i) for i in removed]
+    if Counter(added_shares) == Counter(removed_shares):
+        return  # no time moved (a new description, tags): no totals change in any zone
+    zones = _time_zones_locked(share.workspace_id for share in added_shares + removed_shares)
+    tzinfos = {workspace_id: zoneinfo.ZoneInfo(zone) for workspace_id, zone in zones.items()}
     deltas: DayDeltas = {}
     months: MonthDeltas = {}
-    for item in added:
-        share = item if isinstance(item, EntryShare) else EntryShare.of(item)
-        _add_share(deltas, months, share, tzinfo, 1)
-    for item in removed:
-        share = item if isinstance(item, EntryShare) else EntryShare.of(item)
-        _add_share(deltas, months, share, tzinfo, -1)
+    for share in added_shares:
+        _add_share(deltas, months, share, tzinfos[share.workspace_id], 1)
+    for share in removed_shares:
+        _add_share(deltas, months, share, tzinfos[share.workspace_id], -1)
     _upsert_totals(TimeEntryDay, ("workspace_id", "user_id", "day"), deltas)
     _upsert_totals(TimeEntryMonth, ("workspace_id", "project_id", "month"), months)
 
@@ -154,7 +190,12 @@ def time_entry_days_rebuild(*, workspace: Workspace) -> int:
     On PostgreSQL one statement groups the entries by local day and month
     (`started_at AT TIME ZONE …`, the server's time-zone database, the same files as
     zoneinfo's where both use the system's) and inserts both totals: a million entries in
-    seconds. Elsewhere (SQLite has no time zones) the entries are read and summed here."""
+    seconds. Elsewhere (SQLite has no time zones) the entries are read and summed here.
+
+    First it locks the workspace row (`_time_zones_locked`): entry writes wait until this
+    transaction commits, and the zone counted in is the one committed last (a recount job
+    that started after a second change of zone counts in the newest one)."""
+    workspace.time_zone = _time_zones_locked([workspace.pk], for_rebuild=True)[workspace.pk]
     TimeEntryDay.objects.filter(workspace=workspace).delete()
     TimeEntryMonth.objects.filter(workspace=workspace).delete()
     if _zone_in_sql(workspace.time_zone):

@@ -42,8 +42,9 @@ def _snapshot(workspace: Workspace) -> dict:
 
 
 def test_owner_sees_the_workspace_form_with_current_values(owner, django_assert_num_queries):
-    # 1 session, 2 user joined with the running timer, 3 membership joined with workspace
-    with django_assert_num_queries(3):
+    # 1 session, 2 user joined with the running timer, 3 membership joined with workspace,
+    # 4 the latest time-totals recount job (none)
+    with django_assert_num_queries(4):
         response = owner.client.get(URL)
 
     assert response.status_code == 200
@@ -57,10 +58,9 @@ def test_owner_sees_the_workspace_form_with_current_values(owner, django_assert_
 
 def test_owner_saves_the_workspace_through_the_form(owner, django_assert_num_queries):
     # 1 session, 2 user, 3 membership and workspace, 4 UPDATE workspace; the time zone
-    # changed, so the daily time totals are recounted (decision 0004): 5 SAVEPOINT,
-    # 6 DELETE them, 7 DELETE the monthly totals (decision 0005), 8 read the entries (none
-    # here, so nothing to INSERT), 9 RELEASE.
-    with django_assert_num_queries(9):
+    # changed, so 5 INSERT the Job that recounts the time totals in it after commit
+    # (decision 0007).
+    with django_assert_num_queries(5):
         response = owner.client.post(URL, VALID)
 
     assert response.status_code == 302

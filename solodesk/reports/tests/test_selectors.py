@@ -10,6 +10,8 @@ from decimal import Decimal
 import pytest
 
 from solodesk.accounts.services import workspace_update
+from solodesk.accounts.tasks import time_totals_recount_task
+from solodesk.core.models import Job
 from solodesk.invoicing import services
 from solodesk.invoicing.tests.factories import make_draft
 from solodesk.reports.selectors import CurrencyAmounts, report_yearly
@@ -46,13 +48,22 @@ def test_an_entry_at_23_30_on_31_december_counts_in_the_year_it_started_locally(
     assert [m.seconds for m in report_2026.months] == [1800] + [0] * 11
 
 
+def recount_time_totals(workspace) -> None:
+    """Run the recount job a change of time zone queued (decision 0007), as a worker would."""
+    jobs = Job.objects.filter(workspace=workspace, status=Job.Status.QUEUED)
+    for job_id in jobs.values_list("pk", flat=True):
+        time_totals_recount_task(job_id)
+
+
 def test_a_change_of_time_zone_moves_the_entry_to_its_new_local_year(owner):
     workspace = owner.workspace
     _, project = client_with_project(workspace, name="Acme")
     entry(project, owner.user, dt.datetime(2025, 12, 31, 23, 30, tzinfo=BRUSSELS), minutes=60)
     workspace_update(workspace=workspace, time_zone="UTC")  # 22:30 on 31 Dec: still 2025
+    recount_time_totals(workspace)
     assert report_yearly(workspace=workspace, year=2025, today=TODAY).seconds == 3600
     workspace_update(workspace=workspace, time_zone="Asia/Tokyo")  # 07:30 on 1 Jan 2026
+    recount_time_totals(workspace)
     assert report_yearly(workspace=workspace, year=2025, today=TODAY).seconds == 0
     assert report_yearly(workspace=workspace, year=2026, today=TODAY).seconds == 3600
 
