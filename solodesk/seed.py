@@ -18,7 +18,10 @@ and workspace (Europe/Berlin, EUR with some USD clients) and writes, in one tran
 - other invoices (days of consulting, hosting, travel), a few drafts, a few void invoices
   and credit notes; payments: most invoices paid, some partly paid, some overdue;
 - quotes with lines (sent, accepted, declined, expired, some expiring in the next days);
-- expenses (when the expenses app is installed).
+- expenses (when the expenses app is installed);
+- the owner at work: a timer running for the last one to two hours on the project of
+  their latest entry, with a description (a `RunningTimer` row, as `timer_start` writes
+  it: not an entry, so not in the daily and monthly totals until it is stopped).
 
 It is as fast as the database allows: rows are generated in Python from a seeded
 `random.Random` (the same `--random-seed` gives the same data, apart from public ids,
@@ -78,7 +81,7 @@ from solodesk.quotes.models import (
     QuoteActivity,
     QuoteLine,
 )
-from solodesk.timetracking.models import Tag, TimeEntry, TimeEntryDay
+from solodesk.timetracking.models import RunningTimer, Tag, TimeEntry, TimeEntryDay
 from solodesk.timetracking.services import time_entry_days_rebuild
 
 DEFAULT_EMAIL = "owner@seed.example"
@@ -1504,6 +1507,51 @@ class _Seeder:
         self.counts["expenses"] = self.writer.write(table, rows())
         return True
 
+    # --- the running timer ------------------------------------------------------------------
+
+    def running_timer(self) -> None:
+        """The owner's timer, started 60 to 120 minutes ago, never before their last entry
+        ended (time does not overlap), on the project of their latest entry that time can
+        still be booked on (as `timer_start` and its menu require: neither the project nor
+        its client archived), else on the first such project. A row of its own, like the
+        timer `timer_start` writes: it becomes an entry, and counts in the daily and
+        monthly totals, only when it is stopped."""
+        rng = self.rng
+        projects = self.project_list
+
+        def open_for_time(index: int) -> bool:
+            project = projects[index]
+            return not project.is_archived and not project.client.is_archived
+
+        owner_entries = [i for i in range(len(self.e_project)) if self.e_user[i] == 0]
+        latest = next(
+            (i for i in reversed(owner_entries) if open_for_time(self.e_project[i])), None
+        )
+        project: Project | None
+        if latest is not None:
+            project = projects[self.e_project[latest]]
+        else:
+            project = next((p for i, p in enumerate(projects) if open_for_time(i)), None)
+        if project is None:
+            self.counts["running_timers"] = 0
+            return
+        started = self.now - dt.timedelta(minutes=rng.randint(60, 120))
+        if owner_entries:
+            last = owner_entries[-1]
+            last_end = dt.datetime.fromtimestamp(self.e_start[last] + self.e_seconds[last], UTC)
+            started = max(started, last_end)
+        timer = RunningTimer.objects.create(
+            workspace=self.workspace,
+            user=self.user,
+            project=project,
+            public_id=self._uuid(),
+            description=rng.choice([text for text in DESCRIPTIONS if text]),
+            started_at=started,
+        )
+        # Created when it was started, as `timer_start` would have.
+        RunningTimer.objects.filter(pk=timer.pk).update(created_at=started, updated_at=started)
+        self.counts["running_timers"] = 1
+
 
 def seed_workspace(
     *,
@@ -1554,6 +1602,8 @@ def seed_workspace(
                 seeder.counts["expenses"] = 0
         with clock.phase("check keys"):
             seeder.writer.bulk_end()
+        with clock.phase("running timer"):
+            seeder.running_timer()
         with clock.phase("daily totals"):
             seeder.counts["time_entry_days"] = time_entry_days_rebuild(workspace=seeder.workspace)
         with clock.phase("revenue totals"):

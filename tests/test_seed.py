@@ -46,7 +46,8 @@ from solodesk.seed import (
     Scale,
     seed_workspace,
 )
-from solodesk.timetracking.models import TimeEntry, TimeEntryDay, TimeEntryMonth
+from solodesk.timetracking.models import RunningTimer, TimeEntry, TimeEntryDay, TimeEntryMonth
+from solodesk.timetracking.services import timer_stop
 
 EMAIL = "seed-owner@seed.example"
 PASSWORD = "seed passphrase 1234"
@@ -61,6 +62,30 @@ def _seed(email: str = EMAIL) -> Workspace:
 def _row_counts() -> dict[str, int]:
     models = (User, Workspace, Client, Project, TimeEntry, Invoice, InvoiceLine, Payment, Quote)
     return {model.__name__: model.objects.count() for model in (*models, Expense)}
+
+
+def _assert_running_timer(workspace: Workspace, owner: User) -> RunningTimer:
+    """The owner's timer runs, as `timer_start` would have left it: one row, on the project
+    of their latest entry (bookable: neither it nor its client archived), with a
+    description, started one to two hours ago but not before their last entry ended. The
+    members' timers are not running."""
+    timers = list(RunningTimer.objects.filter(workspace=workspace).select_related("project"))
+    assert [timer.user_id for timer in timers] == [owner.pk]
+    timer = timers[0]
+    entries = TimeEntry.objects.filter(workspace=workspace, user=owner)
+    latest = entries.select_related("project__client").latest("started_at")
+    assert timer.project == latest.project
+    assert not timer.project.is_archived and not latest.project.client.is_archived
+    assert timer.project.workspace_id == workspace.pk
+    assert timer.description.strip()
+    now = timezone.now()
+    last_end = max(entries.values_list("ended_at", flat=True))
+    assert last_end <= timer.started_at <= now - dt.timedelta(minutes=1)
+    ran = now - timer.started_at
+    assert ran <= dt.timedelta(minutes=121)
+    assert ran >= dt.timedelta(minutes=59) or timer.started_at == last_end
+    assert timer.created_at == timer.started_at
+    return timer
 
 
 def _assert_gapless(rows, counters: dict[tuple[str, int], int], series: str) -> None:
@@ -227,6 +252,27 @@ def test_seed_small_writes_consistent_data_the_app_can_continue(db):
     assert stored == raw
     assert all(day.weekday() < 5 for day in stored)
 
+    # The owner's timer runs; not an entry, so not in the totals until it is stopped,
+    # and then in them as any entry the app writes.
+    timer = _assert_running_timer(workspace, user)
+    web = DjangoClient()
+    web.force_login(user)
+    header = web.get("/time/").content.decode()
+    assert f'data-timer-started="{timer.started_at.isoformat()}"' in header
+    assert timer.project.name in header and timer.description in header
+    stopped = timer_stop(user=user)
+    assert (stopped.project, stopped.started_at) == (timer.project, timer.started_at)
+    assert stopped.description == timer.description
+    day = raw[stopped.started_at.astimezone(workspace.tzinfo).date()]
+    day[0] += 1
+    day[1] += stopped.duration_seconds
+    day[2] += stopped.duration_seconds if stopped.is_billable else 0
+    stored = {
+        row.day: [row.entries, row.seconds, row.billable_seconds]
+        for row in TimeEntryDay.objects.filter(workspace=workspace, user=user)
+    }
+    assert stored == raw
+
     # The app carries on: invoice the unbilled time and issue it with the next number.
     client = (
         Client.objects.filter(
@@ -247,8 +293,6 @@ def test_seed_small_writes_consistent_data_the_app_can_continue(db):
     assert issued.number == f"{today.year}-{last + 1:04d}"
 
     # Pages render on the seeded data.
-    web = DjangoClient()
-    web.force_login(user)
     pages = ("/", "/invoices/", "/time/", "/quotes/", "/clients/", "/expenses/", "/reports/")
     for url in pages:
         assert web.get(url).status_code == 200, url
@@ -361,6 +405,9 @@ def test_seed_spreads_the_time_over_a_team_at_a_persons_pace(db, monkeypatch):
         for row in TimeEntryMonth.objects.filter(workspace=workspace)
     } == raw_months
     assert result.counts["time_entry_days"] == len(raw_days)
+    # The owner's timer runs (the members' do not) and is in none of these totals.
+    _assert_running_timer(workspace, owner)
+    assert result.counts["running_timers"] == 1
 
 
 def test_seed_refuses_a_member_email_that_exists_and_writes_nothing(db, monkeypatch):

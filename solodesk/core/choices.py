@@ -9,14 +9,17 @@ The queryset's order decides which objects make the menu: put the one the form m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django import forms
+from django.db.models import Case, Model, QuerySet, When
 from django.forms.models import ModelChoiceIterator
 
 CHOICES_LIMIT = 200
+
+ModelT = TypeVar("ModelT", bound=Model)
 
 
 class BoundedChoiceIterator(ModelChoiceIterator):
@@ -66,17 +69,59 @@ def chosen_public_id(form: forms.BaseForm, name: str, *, posted: bool = False) -
         return None
 
 
+def _uuid_or_none(value: object) -> UUID | None:
+    try:
+        return UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def bounded_menu(
+    queryset: QuerySet[ModelT],
+    *,
+    first: Mapping[str, object] | None = None,
+    limit: int | None = None,
+) -> list[ModelT]:
+    """At most `limit` (CHOICES_LIMIT) objects of `queryset` for a filter menu, in one query
+    whatever the workspace holds or the filter chooses. `first` maps lookups to the ids a
+    filter chose (raw request values: `{"public_id": request.GET.get("project")}`): the
+    objects they match come first, in that order, so a filter on an object beyond the limit
+    still shows it by name. A value that is not an id is skipped (the form says so)."""
+    chosen = {lookup: _uuid_or_none(value) for lookup, value in (first or {}).items()}
+    lookups = [(lookup, value) for lookup, value in chosen.items() if value is not None]
+    whens = [When(**{lookup: value}, then=rank) for rank, (lookup, value) in enumerate(lookups)]
+    if whens:
+        order = list(queryset.query.order_by or queryset.model._meta.ordering or ())
+        queryset = queryset.order_by(Case(*whens, default=len(whens)), *order)
+    return list(queryset[: CHOICES_LIMIT if limit is None else limit])
+
+
 class AnyIdChoiceField(forms.ChoiceField):
     """A filter menu of some ids that accepts any well-formed id: the menu is bounded, the
     filter is not (a project's page links to the entries of any of its projects); the
     selectors scope the filter to the workspace, so another's id finds nothing."""
 
+    def __init__(self, *, empty_label: str, chosen_label: str, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(choices=[("", empty_label)], **kwargs)
+        self.empty_label = empty_label
+        self.chosen_label = chosen_label
+
+    def set_menu(
+        self, objects: Iterable[Any], *, label: Callable[[Any], str], chosen: object = None
+    ) -> None:
+        """The menu: `empty_label`, then the objects (from `bounded_menu`, the chosen one
+        among them) by public id. A chosen id still missing (another workspace's, a deleted
+        object's: the filter finds nothing) shows as `chosen_label`, so the menu does not
+        claim the list is unfiltered."""
+        choices = [("", self.empty_label)] + [(str(obj.public_id), label(obj)) for obj in objects]
+        chosen_id = _uuid_or_none(chosen)
+        if chosen_id is not None and str(chosen_id) not in {value for value, _ in choices}:
+            choices.append((str(chosen), self.chosen_label))
+        self.choices = choices
+
     def valid_value(self, value: str) -> bool:
-        try:
-            UUID(str(value))
-        except ValueError:
-            return False
-        return True
+        return _uuid_or_none(value) is not None
 
 
 class DateRangeFilterForm(forms.Form):

@@ -122,9 +122,9 @@ class ExpenseFilterForm(DateRangeFilterForm):
     month = MonthField(required=False)
     date_from = forms.DateField(label="From", required=False, widget=DATE_INPUT)
     date_to = forms.DateField(label="To", required=False, widget=DATE_INPUT)
-    # Bounded menus (the view's); any id filters.
-    client = AnyIdChoiceField(required=False)
-    project = AnyIdChoiceField(required=False)
+    # Bounded menus (the view's, the chosen ones among them); any id filters.
+    client = AnyIdChoiceField(empty_label="All clients", chosen_label="The chosen client")
+    project = AnyIdChoiceField(empty_label="All projects", chosen_label="The chosen project")
     category = forms.ChoiceField(
         choices=[("", "All categories"), *Expense.Category.choices], required=False
     )
@@ -133,15 +133,19 @@ class ExpenseFilterForm(DateRangeFilterForm):
     def __init__(
         self, *args: Any, clients: list[Client], projects: list[Project], **kwargs: Any
     ) -> None:
-        """`projects` come with their client joined."""
+        """`clients` and `projects` (with their client joined) come from
+        `core.choices.bounded_menu`, the chosen ones first."""
         super().__init__(*args, **kwargs)
-        self.fields["client"].choices = [("", "All clients")] + [  # type: ignore[attr-defined]
-            (str(client.public_id), client.name) for client in clients
-        ]
-        self.fields["project"].choices = [("", "All projects")] + [  # type: ignore[attr-defined]
-            (str(project.public_id), f"{project.name} · {project.client.name}")
-            for project in projects
-        ]
+        client_field: AnyIdChoiceField = self.fields["client"]  # type: ignore[assignment]
+        client_field.set_menu(
+            clients, label=lambda client: client.name, chosen=self.data.get("client")
+        )
+        project_field: AnyIdChoiceField = self.fields["project"]  # type: ignore[assignment]
+        project_field.set_menu(
+            projects,
+            label=lambda project: f"{project.name} · {project.client.name}",
+            chosen=self.data.get("project"),
+        )
 
     def to_filters(self) -> ExpenseFilters:
         data = self.valid_data()

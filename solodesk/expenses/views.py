@@ -15,7 +15,7 @@ from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_page
 from solodesk.clients.selectors import client_list
-from solodesk.core.choices import CHOICES_LIMIT
+from solodesk.core.choices import CHOICES_LIMIT, bounded_menu
 from solodesk.core.exceptions import ApplicationError
 from solodesk.core.web import CountedPaginator, next_url
 from solodesk.expenses import selectors, services
@@ -31,14 +31,21 @@ PAGE_SIZE = 50
 def expense_list(request: HttpRequest) -> HttpResponse:
     # Queries: session, user (+ timer), membership (+ workspace), the clients and the
     # projects (+ clients) of the filter menus (at most CHOICES_LIMIT each: 3,000 projects
-    # at the `large` seed; a filter on another one still works), the summary (count and
-    # totals per currency, one GROUP BY), one page of expenses (+ client, project, author).
+    # at the `large` seed; the chosen ones first, so a filter on one beyond the limit still
+    # shows its name), the summary (count and totals per currency, one GROUP BY), one page
+    # of expenses (+ client, project, author).
     workspace = _workspace(request)
-    form = ExpenseFilterForm(
-        request.GET or None,
-        clients=list(client_list(workspace=workspace, include_archived=True)[:CHOICES_LIMIT]),
-        projects=list(project_list(workspace=workspace, include_archived=True)[:CHOICES_LIMIT]),
+    clients = bounded_menu(
+        client_list(workspace=workspace, include_archived=True),
+        first={"public_id": request.GET.get("client")},
+        limit=CHOICES_LIMIT,
     )
+    projects = bounded_menu(
+        project_list(workspace=workspace, include_archived=True),
+        first={"public_id": request.GET.get("project")},
+        limit=CHOICES_LIMIT,
+    )
+    form = ExpenseFilterForm(request.GET or None, clients=clients, projects=projects)
     filters = form.to_filters()
     summary = selectors.expense_summary(workspace=workspace, filters=filters)
     expenses = selectors.expense_list(workspace=workspace, filters=filters)

@@ -260,10 +260,11 @@ BILLABLE_FILTER_CHOICES = [("", "Billable or not"), ("yes", "Billable"), ("no", 
 class TimeEntryFilterForm(DateRangeFilterForm):
     """The filters of the entry list and of its CSV export (same field names)."""
 
-    # Menus built from a bounded list of projects (the view's); any id is accepted, since
-    # the selectors scope the filter to the workspace (another's id finds nothing).
-    client = AnyIdChoiceField(required=False)
-    project = AnyIdChoiceField(required=False)
+    # Menus built from a bounded list of projects (the view's, the chosen ones first); any
+    # id is accepted, since the selectors scope the filter to the workspace (another's id
+    # finds nothing).
+    client = AnyIdChoiceField(empty_label="All clients", chosen_label="The chosen client")
+    project = AnyIdChoiceField(empty_label="All projects", chosen_label="The chosen project")
     date_from = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -274,22 +275,23 @@ class TimeEntryFilterForm(DateRangeFilterForm):
     unbilled = forms.BooleanField(label="Not invoiced yet", required=False)
 
     def __init__(self, *args: Any, projects: list[Project], **kwargs: Any) -> None:
-        """`projects` come with their client joined; the client menu is built from them (a
-        client without projects has no time to filter)."""
+        """`projects` come with their client joined, from `core.choices.bounded_menu` with
+        the chosen project and the chosen client's projects first; the client menu is built
+        from them (a client without projects has no time to filter)."""
         super().__init__(*args, **kwargs)
         clients = {project.client.public_id: project.client for project in projects}
-        self.fields["client"].choices = [("", "All clients")] + [  # type: ignore[attr-defined]
-            (str(client.public_id), client.name)
-            for client in sorted(clients.values(), key=lambda c: (c.name.lower(), c.pk))
-        ]
-        self.fields["project"].choices = [("", "All projects")] + [  # type: ignore[attr-defined]
-            (str(project.public_id), f"{project.name} · {project.client.name}")
-            for project in projects
-        ]
-        # A filter on a client outside the (bounded) menu still shows as chosen.
-        chosen = str((self.data or {}).get("client") or "")
-        if chosen and chosen not in {str(key) for key in clients}:
-            self.fields["client"].choices += [(chosen, "The chosen client")]  # type: ignore[attr-defined]
+        client_field: AnyIdChoiceField = self.fields["client"]  # type: ignore[assignment]
+        client_field.set_menu(
+            sorted(clients.values(), key=lambda c: (c.name.lower(), c.pk)),
+            label=lambda client: client.name,
+            chosen=self.data.get("client"),
+        )
+        project_field: AnyIdChoiceField = self.fields["project"]  # type: ignore[assignment]
+        project_field.set_menu(
+            projects,
+            label=lambda project: f"{project.name} · {project.client.name}",
+            chosen=self.data.get("project"),
+        )
 
     def to_filters(self) -> TimeEntryFilters:
         data = self.valid_data()

@@ -6,10 +6,8 @@ messages, swapped out of band) and any other request with a redirect back."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from typing import Any
-from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,6 +22,7 @@ from solodesk.accounts.models import User
 from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_page
+from solodesk.core.choices import bounded_menu
 from solodesk.core.exceptions import ApplicationError
 from solodesk.core.web import CountedPaginator, safe_url
 from solodesk.projects.selectors import project_list
@@ -60,19 +59,14 @@ FILTER_PROJECTS_LIMIT = 200
 def _filter_form(request: HttpRequest, data: Any) -> TimeEntryFilterForm:
     # The workspace's projects, archived ones too (old time is still filtered by them),
     # each joined with its client, at most FILTER_PROJECTS_LIMIT: one query builds both
-    # menus; plus one for the chosen project when it is not among them.
-    workspace = _workspace(request)
-    projects = list(
-        project_list(workspace=workspace, include_archived=True)[:FILTER_PROJECTS_LIMIT]
+    # menus, the chosen project and the chosen client's projects first, so a filter on
+    # one beyond the limit still shows its name.
+    chosen = data or {}
+    projects = bounded_menu(
+        project_list(workspace=_workspace(request), include_archived=True),
+        first={"public_id": chosen.get("project"), "client__public_id": chosen.get("client")},
+        limit=FILTER_PROJECTS_LIMIT,
     )
-    chosen = (data or {}).get("project") or ""
-    if chosen and chosen not in {str(project.public_id) for project in projects}:
-        with contextlib.suppress(ValueError):  # not an id: the form says so
-            projects += list(
-                project_list(workspace=workspace, include_archived=True).filter(
-                    public_id=UUID(chosen)
-                )
-            )
     return TimeEntryFilterForm(data, projects=projects)
 
 

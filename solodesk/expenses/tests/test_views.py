@@ -7,6 +7,7 @@ import pytest
 from django.test import Client as DjangoClient
 from django.urls import reverse
 
+from solodesk.core.choices import CHOICES_LIMIT
 from solodesk.expenses.models import Expense
 from solodesk.expenses.tests.factories import ExpenseFactory
 from solodesk.tests.factories import ClientFactory, ProjectFactory
@@ -394,3 +395,74 @@ def test_list_filter_menus_are_bounded_and_any_project_still_filters(owner, monk
     assert len(menu) == 3  # "All projects" + the bounded two
     assert filtered.status_code == 200
     assert [e.pk for e in filtered.context["page"].object_list] == [wanted.pk]
+
+
+def _clients_with_a_project(owner, count: int) -> tuple[list, list]:
+    """`count` clients C000… each with one project P000…: the nth project by name is the
+    nth client's, so the 250th of each is beyond a menu of CHOICES_LIMIT."""
+    from solodesk.clients.models import Client
+    from solodesk.projects.models import Project
+
+    clients = Client.objects.bulk_create(
+        ClientFactory.build(workspace=owner.workspace, name=f"C{n:03d}") for n in range(count)
+    )
+    projects = Project.objects.bulk_create(
+        ProjectFactory.build(client=client, name=f"P{n:03d}") for n, client in enumerate(clients)
+    )
+    return clients, projects
+
+
+@pytest.mark.parametrize("total", [CHOICES_LIMIT + 60, CHOICES_LIMIT + 150])
+@pytest.mark.parametrize("name", ["project", "client"])
+def test_list_filtered_beyond_the_menu_shows_the_chosen_one_by_name(
+    owner, total, name, django_assert_num_queries
+):
+    clients, projects = _clients_with_a_project(owner, total)
+    chosen_client, chosen_project = clients[249], projects[249]  # the 250th of each
+    wanted = make(owner, client=chosen_client, project=chosen_project)
+    make(owner, client=clients[0], project=projects[0])
+    chosen, label = {
+        "project": (chosen_project, "P249 · C249"),
+        "client": (chosen_client, "C249"),
+    }[name]
+
+    # The same seven queries as the unfiltered list, whatever the size: session, user (+
+    # timer), membership (+ workspace), the clients of the menu (the chosen one first),
+    # the projects (+ clients) of the menu (the chosen one first), the summary, the page.
+    with django_assert_num_queries(7):
+        response = owner.client.get(LIST_URL, {name: str(chosen.public_id)})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'<option value="{chosen.public_id}" selected>{label}</option>' in html
+    menu = response.context["form"].fields[name].choices
+    assert len(menu) == CHOICES_LIMIT + 1  # "All …" + the bounded menu
+    assert [e.pk for e in response.context["page"].object_list] == [wanted.pk]
+
+
+def test_list_unfiltered_menus_list_the_first_by_name(owner):
+    _clients_with_a_project(owner, CHOICES_LIMIT + 5)
+
+    response = owner.client.get(LIST_URL)
+
+    for name, first, last in [
+        ("client", "C000", "C199"),
+        ("project", "P000 · C000", "P199 · C199"),
+    ]:
+        menu = response.context["form"].fields[name].choices
+        assert len(menu) == CHOICES_LIMIT + 1
+        assert (menu[1][1], menu[-1][1]) == (first, last)
+
+
+def test_list_filtered_by_a_strangers_project_shows_it_chosen_by_no_name(owner, stranger):
+    theirs = ProjectFactory(client=ClientFactory(workspace=stranger.workspace, name="Secret"))
+    ExpenseFactory(workspace=stranger.workspace, created_by=stranger.user, project=theirs)
+    make(owner)
+
+    response = owner.client.get(LIST_URL, {"project": str(theirs.public_id)})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'<option value="{theirs.public_id}" selected>The chosen project</option>' in html
+    assert "Secret" not in html
+    assert list(response.context["page"].object_list) == []

@@ -147,3 +147,33 @@ def test_client_menus_are_bounded_and_show_the_linked_client(owner, monkeypatch,
     last = ClientFactory(workspace=owner.workspace, name="Zulu")  # last by name
     html, _queries = _get(owner, reverse(page) + f"?client={last.public_id}")
     assert f'<option value="{last.public_id}" selected>' in html
+
+
+@pytest.mark.parametrize("name", ["project", "client"])
+def test_the_entry_list_shows_a_chosen_one_beyond_the_menu_by_name(owner, small_menus, name):
+    clients = [ClientFactory(workspace=owner.workspace, name=f"C{n:02d}") for n in range(3 * LIMIT)]
+    projects = [ProjectFactory(client=client, name=f"P{n:02d}") for n, client in enumerate(clients)]
+    chosen = {"project": projects[-1], "client": clients[-1]}[name]  # last by name
+    label = {"project": f"P{3 * LIMIT - 1} · C{3 * LIMIT - 1}", "client": f"C{3 * LIMIT - 1}"}
+    start = timezone.now() - dt.timedelta(days=1)
+    TimeEntryFactory(
+        project=projects[-1],
+        user=owner.user,
+        started_at=start,
+        ended_at=start + dt.timedelta(hours=1),
+    )
+    TimeEntryFactory(
+        project=projects[0],
+        user=owner.user,
+        started_at=start,
+        ended_at=start + dt.timedelta(hours=1),
+    )
+    _html, unfiltered = _get(owner, reverse("timetracking:entry_list"))
+
+    html, queries = _get(owner, reverse("timetracking:entry_list") + f"?{name}={chosen.public_id}")
+
+    assert queries == unfiltered  # the chosen one comes with the menu's query
+    assert f'<option value="{chosen.public_id}" selected>{label[name]}</option>' in html
+    assert len(_options(html, "project")) == LIMIT + 1
+    response = owner.client.get(reverse("timetracking:entry_list"), {name: str(chosen.public_id)})
+    assert response.context["page"].paginator.count == 1
