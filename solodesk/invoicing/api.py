@@ -195,8 +195,14 @@ class InvoiceSummaryOut(Schema):
 class InvoiceOut(InvoiceSummaryOut):
     lines: list[LineOut]
     tax_groups: list[TaxGroupOut] = Field(description="Tax per rate, on the discounted base.")
-    payments: list[PaymentOut]
-    activity: list[ActivityOut]
+    payments: list[PaymentOut] = Field(
+        description=f"The latest {selectors.RECENT_LIMIT}, oldest first; all of them, "
+        "paginated: GET /invoices/{id}/payments."
+    )
+    activity: list[ActivityOut] = Field(
+        description=f"The latest {selectors.RECENT_LIMIT} events, oldest first; all of them, "
+        "paginated: GET /invoices/{id}/activity."
+    )
     credit_note_ids: list[UUID] = Field(description="Credit notes issued against this invoice.")
 
     @staticmethod
@@ -209,11 +215,11 @@ class InvoiceOut(InvoiceSummaryOut):
 
     @staticmethod
     def resolve_payments(invoice: Invoice) -> list[Payment]:
-        return list(invoice.payments.all())
+        return selectors.invoice_recent_payments(invoice)[0]
 
     @staticmethod
     def resolve_activity(invoice: Invoice) -> list[InvoiceActivity]:
-        return list(invoice.activities.all())
+        return selectors.invoice_recent_activity(invoice)[0]
 
     @staticmethod
     def resolve_credit_note_ids(invoice: Invoice) -> list[UUID]:
@@ -498,10 +504,21 @@ def credit_invoice(
 @router.get(
     "/{uuid:invoice_id}/payments", response=list[PaymentOut], url_name="invoice_payment_list"
 )
-def list_payments(request: HttpRequest, invoice_id: UUID) -> list[Payment]:
-    # The invoice row (for its scope) and its payments, in invoice_get's order: not the five
-    # queries of the whole detail.
-    return list(_target(request, invoice_id).payments.order_by("date", "pk"))
+@paginate(LimitOffsetPagination)
+def list_payments(request: HttpRequest, invoice_id: UUID) -> QuerySet[Payment]:
+    """All the invoice's payments, oldest first, a page at a time."""
+    # The invoice row (for its scope), then COUNT and one page of its payments: not the
+    # five queries of the whole detail.
+    return selectors.invoice_payment_list(invoice=_target(request, invoice_id))
+
+
+@router.get(
+    "/{uuid:invoice_id}/activity", response=list[ActivityOut], url_name="invoice_activity_list"
+)
+@paginate(LimitOffsetPagination)
+def list_activity(request: HttpRequest, invoice_id: UUID) -> QuerySet[InvoiceActivity]:
+    """All the invoice's activity, oldest first, a page at a time."""
+    return selectors.invoice_activity_list(invoice=_target(request, invoice_id))
 
 
 @router.post(

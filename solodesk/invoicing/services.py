@@ -720,6 +720,13 @@ def invoice_create_from_time(
         grouping=grouping,
         fixed_fee_percent=percent,
     )
+    if len(line_data) > MAX_LINES:
+        # The same cap as a draft written by hand (one line per entry can go far past it).
+        raise ApplicationError.for_field(
+            "grouping",
+            f"That would make {len(line_data)} lines; an invoice has at most {MAX_LINES}. "
+            "Group by project, or choose a shorter period.",
+        )
     invoice = Invoice(
         workspace=workspace, client=client, currency=client.currency, issue_date=issue_date
     )

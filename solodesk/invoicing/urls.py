@@ -14,6 +14,8 @@ urlpatterns = [
     path("<uuid:public_id>/void/", views.invoice_void, name="void"),
     path("<uuid:public_id>/credit-note/", views.invoice_credit_note, name="credit_note"),
     path("<uuid:public_id>/payments/", views.payment_new, name="payment_new"),
+    path("<uuid:public_id>/payments/all/", views.invoice_payment_list, name="payment_list"),
+    path("<uuid:public_id>/activity/", views.invoice_activity_list, name="activity_list"),
     path(
         "<uuid:public_id>/payments/<uuid:payment_id>/delete/",
         views.payment_delete,

@@ -33,6 +33,7 @@ EXPECTED_PATHS = {
     "/api/v1/invoices/{invoice_id}/void": {"post"},
     "/api/v1/invoices/{invoice_id}/credit-note": {"post"},
     "/api/v1/invoices/{invoice_id}/payments": {"get", "post"},
+    "/api/v1/invoices/{invoice_id}/activity": {"get"},
     "/api/v1/invoices/{invoice_id}/payments/{payment_id}": {"delete"},
     "/api/v1/invoices/{invoice_id}/send": {"post"},
     "/api/v1/invoices/{invoice_id}/pdf": {"get"},

@@ -545,7 +545,8 @@ def test_paying_the_balance_makes_the_invoice_paid(owner):
         dt.date(2026, 3, 9),
     )
     listed = api.get(url(invoice, "payments")).json()
-    assert [p["amount"] for p in listed] == ["21.00", "100.00"]
+    assert listed["count"] == 2
+    assert [p["amount"] for p in listed["items"]] == ["21.00", "100.00"]
 
 
 def test_a_payment_larger_than_the_balance_is_refused_naming_amount(owner):
@@ -972,20 +973,24 @@ def test_detail_costs_six_queries_whatever_the_number_of_lines(
     # Budget 10. 1. API token joined with its workspace, user and running timer
     # 2. the invoice joined with its client and credited invoice
     # 3. its lines joined with their projects
-    # 4. its payments joined with who recorded them
-    # 5. its activity joined with the actors
+    # 4. its latest 21 payments joined with who recorded them
+    # 5. its latest 21 activity entries joined with the actors
     # 6. its credit notes
     with django_assert_num_queries(6):
         response = api.get(url(invoice))
 
     body = response.json()
     assert len(body["lines"]) == rows
-    assert len(body["payments"]) == rows
-    assert len(body["activity"]) == rows + 3
+    # The latest 20 payments and events, oldest first; the rest are paginated elsewhere.
+    assert len(body["payments"]) == min(rows, 20)
+    assert len(body["activity"]) == min(rows + 3, 20)
+    latest = invoice.payments.order_by("-date", "-pk").values_list("public_id", flat=True)[:20]
+    assert [p["id"] for p in body["payments"]] == [str(pid) for pid in reversed(latest)]
+    assert body["activity"][-1]["action"] == "credited"
 
 
 @pytest.mark.parametrize("rows", [3, 50])
-def test_payment_list_costs_three_queries_whatever_the_number_of_payments(
+def test_payment_list_is_paginated_in_four_queries_whatever_the_number_of_payments(
     owner, rows, django_assert_num_queries
 ):
     invoice = issued(owner, client=ClientFactory(workspace=owner.workspace))
@@ -998,11 +1003,32 @@ def test_payment_list_costs_three_queries_whatever_the_number_of_payments(
 
     # 1. API token joined with its workspace, user and running timer
     # 2. the invoice, scoped to the workspace
-    # 3. its payments
-    with django_assert_num_queries(3):
-        response = api.get(url(invoice, "payments"))
+    # 3. COUNT of its payments
+    # 4. one page of its payments
+    with django_assert_num_queries(4):
+        response = api.get(url(invoice, "payments"), {"limit": 10, "offset": 2})
 
-    assert [payment["id"] for payment in response.json()] == [
+    body = response.json()
+    everything = [
         str(public_id)
         for public_id in invoice.payments.order_by("date", "pk").values_list("public_id", flat=True)
     ]
+    assert body["count"] == rows
+    assert [payment["id"] for payment in body["items"]] == everything[2:12]
+
+
+def test_the_payment_and_activity_lists_refuse_a_limit_over_200_and_a_strangers_invoice(
+    owner, stranger
+):
+    invoice = issued(owner)
+    api = owner.api()
+
+    too_many = api.get(url(invoice, "payments"), {"limit": 201})
+    activity = api.get(url(invoice, "activity"), {"limit": 200})
+    theirs = stranger.api().get(url(invoice, "payments"))
+    their_activity = stranger.api().get(url(invoice, "activity"))
+
+    assert too_many.status_code == 422
+    assert activity.status_code == 200
+    assert [a["action"] for a in activity.json()["items"]] == ["created", "issued"]
+    assert theirs.status_code == their_activity.status_code == 404

@@ -184,22 +184,51 @@ def test_invoice_get_takes_five_queries_whatever_the_number(
     with zeal(), django_assert_num_queries(5):
         # 1. the invoice joined with its client and credited invoice
         # 2. lines joined with their project
-        # 3. payments joined with who recorded them
-        # 4. activity joined with the actor
+        # 3. the latest 21 payments joined with who recorded them
+        # 4. the latest 21 activity entries joined with the actor
         # 5. credit notes
         found = selectors.invoice_get(workspace=owner.workspace, public_id=invoice.public_id)
         lines = [(li.description, li.project and li.project.name) for li in found.lines.all()]
-        payments = [(p.amount, p.recorded_by.email) for p in found.payments.all()]
-        activity = [(a.action, a.actor.email) for a in found.activities.all()]
+        recent_payments, more_payments = selectors.invoice_recent_payments(found)
+        recent_activity, more_activity = selectors.invoice_recent_activity(found)
+        payments = [(p.amount, p.recorded_by.email) for p in recent_payments]
+        activity = [(a.action, a.actor.email) for a in recent_activity]
         notes = [note.number for note in found.credit_notes.all()]
         client_name = found.client.name
         credited = found.credited_invoice
     assert len(lines) == count
-    assert len(payments) == count
-    assert len(activity) == 2 + 2 * count  # created, issued, payments, credited
+    # At most the latest 20 payments and events (created, issued, payments, credited).
+    assert (len(payments), more_payments) == (min(count, 20), count > 20)
+    assert (len(activity), more_activity) == (min(2 + 2 * count, 20), 2 + 2 * count > 20)
+    assert activity[-1][0] == "credited"
     assert len(notes) == count
     assert client_name
     assert credited is None
+
+
+def test_invoice_get_keeps_the_latest_twenty_payments_oldest_first_and_lists_all(owner):
+    invoice = make_issued(
+        workspace=owner.workspace,
+        user=owner.user,
+        lines=[line("Work", unit_price="100.00", tax_rate="0")],
+    )
+    days = [dt.date(2026, 3, 1) + dt.timedelta(days=n % 7) for n in range(25)]
+    for day in days:
+        services.payment_record(
+            invoice=invoice, user=owner.user, amount=Decimal("1.00"), date=day, method="cash"
+        )
+
+    found = selectors.invoice_get(workspace=owner.workspace, public_id=invoice.public_id)
+    recent, more = selectors.invoice_recent_payments(found)
+    everything = list(selectors.invoice_payment_list(invoice=invoice))
+    activity = list(selectors.invoice_activity_list(invoice=invoice))
+
+    assert more is True
+    assert len(everything) == 25
+    assert [(p.date, p.pk) for p in everything] == sorted((p.date, p.pk) for p in everything)
+    assert recent == everything[-20:]
+    assert [a.action for a in activity[:2]] == ["created", "issued"]
+    assert len(activity) == 27
 
 
 def test_invoice_get_returns_credit_notes_too(owner):
