@@ -552,11 +552,16 @@ BREAKDOWN = {
             "time_entry_days_apply",
         ),
         (
-            "response: the new entry's tags (resolve_tags, a query)",
+            "response: the new entry's tags (resolve_tags, a query; gone since the JSON)",
             "timetracking/api.py",
             "resolve_tags",
         ),
         ("response: serialization (ninja)", "ninja/operation.py", "_result_to_response"),
+        (
+            "response: JSON without the schema (_time_entry_json)",
+            "timetracking/api.py",
+            "_time_entry_json",
+        ),
         ("ORM: compiling SQL (all queries)", "django/db/models/sql/compiler.py", "as_sql"),
         ("database: executing SQL (all queries)", "django/db/backends/utils.py", "_execute"),
     ],
@@ -568,7 +573,17 @@ BREAKDOWN = {
         ),
         ("ORM: model instances from rows (from_db)", "django/db/models/base.py", "from_db"),
         ("ORM: tags prefetch", "django/db/models/query.py", "prefetch_related_objects"),
-        ("plain-rows page (TimeEntryRows, if shipped)", "timetracking/selectors.py", "__getitem__"),
+        (
+            "plain-rows page (TimeEntryRows, before the JSON rows)",
+            "timetracking/selectors.py",
+            "__getitem__",
+        ),
+        ("JSON-ready rows (TimeEntryRows.json_items)", "timetracking/selectors.py", "json_items"),
+        (
+            "response: JSON bytes (pydantic_core.to_json)",
+            "~",
+            "<built-in method pydantic_core._pydantic_core.to_json>",
+        ),
         ("COUNT for the paginator", "django/db/models/query.py", "count"),
         (
             "response: serialization (ninja schema, resolvers)",

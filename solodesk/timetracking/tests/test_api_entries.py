@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test import Client as DjangoClient
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from solodesk.core.models import Job
@@ -178,16 +179,85 @@ def test_list_costs_four_queries_whatever_the_number_of_entries(
         make_entry(owner, projects[row % 2], hours_after_start=row, tags=["a", f"t{row}"])
     api = owner.api()
 
-    # 1. API token joined with its workspace, user and running timer
-    # 2. COUNT of the filtered entries
-    # 3. the page of entries joined with project, client and user (plain rows), on
+    # 1. API token joined with its workspace and user
+    # 2. the page of entries joined with project, client and user (plain rows), on
     #    PostgreSQL with their tag names (an array subquery)
-    # 4. SQLite only: the tag names of those entries
+    # 3. SQLite only: the tag names of those entries
+    # 4. COUNT of the filtered entries (the page is full: more may follow)
     with django_assert_num_queries(3 if connection.vendor == "postgresql" else 4):
-        response = api.get(URL)
+        response = api.get(URL, {"limit": 3})
 
     assert response.json()["count"] == rows
-    assert response.json()["items"][-1]["tags"] == ["a", "t0"]
+    assert len(response.json()["items"]) == 3
+    assert response.json()["items"][-1]["tags"] == ["a", f"t{rows - 3}"]
+
+
+@pytest.mark.parametrize("rows", [3, 50])
+def test_list_skips_the_count_on_the_last_page(owner, project, rows, django_assert_num_queries):
+    for row in range(rows):
+        make_entry(owner, project, hours_after_start=row)
+    api = owner.api()
+
+    # 1. API token; 2. the page; 3. SQLite only: its tags. A page shorter than `limit` is
+    # the last one, so the count is its offset plus its length.
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 3):
+        last_page = api.get(URL, {"limit": 1000, "offset": 1}).json()
+
+    assert last_page["count"] == rows
+    assert len(last_page["items"]) == rows - 1
+
+
+def test_list_counts_the_entries_past_the_end_and_on_a_full_page(owner, project):
+    for row in range(4):
+        make_entry(owner, project, hours_after_start=row)
+    api = owner.api()
+
+    past_the_end = api.get(URL, {"offset": 10}).json()
+    full_page = api.get(URL, {"limit": 2, "offset": 2}).json()
+    exactly_all = api.get(URL, {"limit": 4}).json()
+
+    assert past_the_end == {"items": [], "count": 4}
+    assert (len(full_page["items"]), full_page["count"]) == (2, 4)
+    assert (len(exactly_all["items"]), exactly_all["count"]) == (4, 4)
+
+
+def test_list_items_are_the_details_json(owner, project):
+    # The list writes its JSON without the schema: each item must be exactly what the
+    # detail endpoint (through the schema) returns, tags, microseconds, invoiced included.
+    plain = make_entry(owner, project, tags=["b", "a"], description='Quote " and é')
+    whole_second = make_entry(
+        owner,
+        project,
+        hours_after_start=2,
+        invoiced_at=timezone.now(),
+        is_billable=False,
+    )
+    TimeEntry.objects.filter(pk=whole_second.pk).update(
+        created_at=dt.datetime(2026, 3, 1, 8, 0, 0, 120000, tzinfo=dt.UTC),
+        updated_at=dt.datetime(2026, 3, 1, 8, 0, 0, tzinfo=dt.UTC),
+    )
+    TimeEntry.objects.filter(pk=plain.pk).update(
+        started_at=START + dt.timedelta(microseconds=5),
+        ended_at=START + dt.timedelta(hours=1, microseconds=5),
+    )
+    api = owner.api()
+
+    response = api.get(URL)
+
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    items = response.json()["items"]
+    details = [api.get(detail_url(entry)).json() for entry in (whole_second, plain)]
+    assert items == details
+    # A later page is read another way (its ids first): the same JSON.
+    assert api.get(URL, {"offset": 1}).json() == {"items": details[1:], "count": 2}
+    assert items[0]["created_at"] == "2026-03-01T08:00:00.120000+00:00"
+    assert items[0]["updated_at"] == "2026-03-01T08:00:00+00:00"
+    assert items[1]["started_at"] == "2026-03-02T09:00:00.000005+00:00"
+    assert (items[0]["invoiced"], items[0]["billable"], items[1]["tags"]) == (
+        True,
+        False,
+        ["a", "b"],
+    )
 
 
 @pytest.mark.parametrize("rows", [3, 50])
@@ -242,6 +312,25 @@ def test_create_from_start_and_end(owner, project):
         True,
         False,
     )
+
+
+def test_create_without_tags_answers_without_reading_tags_back(owner, project):
+    api = owner.api()
+    payload = {
+        "project_id": str(project.public_id),
+        "started_at": "2026-03-02T10:00:00.250000+01:00",
+        "ended_at": "2026-03-02T11:00:00+01:00",
+    }
+
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(URL, payload, content_type="application/json")
+
+    assert response.status_code == 201
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    body = response.json()
+    assert body == as_json(TimeEntry.objects.get())
+    assert (body["started_at"], body["tags"]) == ("2026-03-02T09:00:00.250000+00:00", [])
+    assert not [q["sql"] for q in queries.captured_queries if "timetracking_tag" in q["sql"]]
 
 
 def test_create_from_a_date_and_a_duration_starts_at_nine_local_time(owner, project):
