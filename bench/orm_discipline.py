@@ -126,12 +126,63 @@ def naive_time_entries(stack: ExitStack) -> None:
     stack.enter_context(patched(selectors, "time_entry_list", time_entry_list))
 
 
+def _naive_unbilled(workspace: Any, projects: Any) -> Any:
+    """Unbilled money as a developer without the discipline computes it: per project, its
+    unbilled entries loaded (one query each) and priced in Python, entry by entry, with
+    the services' rounding rule and the effective rate (fixed-fee and rate-less time
+    unpriced); None when there is no unbilled time."""
+    from solodesk.core.money import quantize
+    from solodesk.dashboard.selectors import UnbilledAmount
+    from solodesk.invoicing.services import hours_from_seconds, rounding_rule_for
+    from solodesk.projects.models import Project
+    from solodesk.timetracking.models import TimeEntry
+
+    total = None
+    for project in projects:
+        if project.billing_method == Project.BillingMethod.NON_BILLABLE:
+            continue
+        durations = [
+            entry.duration_seconds
+            for entry in TimeEntry.objects.filter(
+                project=project, is_billable=True, invoice_line=None, invoiced_at=None
+            )
+        ]
+        if not durations:
+            continue
+        currency = project.client.currency
+        total = total or UnbilledAmount(currency=currency)
+        total.entry_count += len(durations)
+        total.seconds += sum(durations)
+        rate = project.effective_hourly_rate
+        if project.billing_method == Project.BillingMethod.FIXED or rate is None:
+            total.unpriced_seconds += sum(durations)
+            if project.billing_method == Project.BillingMethod.FIXED:
+                total.fixed_fee_seconds += sum(durations)
+            continue
+        billed = rounding_rule_for(workspace=workspace, project=project).billed_seconds(durations)
+        total.amount += quantize(hours_from_seconds(billed) * rate, currency)
+    return total
+
+
+def _naive_local_date(moment: Any, workspace: Any) -> Any:
+    return None if moment is None else moment.astimezone(workspace.tzinfo).date()
+
+
 def naive_clients(stack: ExitStack) -> None:
-    """The client list without the annotation: each row counts its active projects."""
-    from django.db.models import Q
+    """The client list without the annotation and without the page's figures: each row
+    counts its active projects, sums this year's entries (not the monthly totals), loads
+    its projects and each one's unbilled entries to price them, loads its open invoices
+    to add up what is owed per currency, and looks up its latest entry."""
+    import datetime as dt
+
+    from django.db.models import Q, Sum
+    from django.utils import timezone
 
     from solodesk.clients import selectors
     from solodesk.clients.models import Client
+    from solodesk.core.money import quantize
+    from solodesk.invoicing.models import Invoice
+    from solodesk.timetracking.models import TimeEntry
 
     def client_list(*, workspace: Any, include_archived: bool = False, search: str = "") -> Any:
         qs = Client.objects.filter(workspace=workspace)
@@ -141,23 +192,97 @@ def naive_clients(stack: ExitStack) -> None:
             qs = qs.filter(Q(name__icontains=search) | Q(email__icontains=search))
         return qs.order_by("name", "pk")
 
+    def client_list_figures(*, workspace: Any, clients: Any) -> Any:
+        return clients  # the rows compute their figures themselves
+
     def active_project_count(client: Any) -> int:
         return int(client.projects.filter(is_archived=False).count())
 
+    def figures(client: Any) -> Any:
+        workspace = client.workspace
+        tz = workspace.tzinfo
+        today = timezone.localdate(timezone=tz)
+        start = dt.datetime(today.year, 1, 1, tzinfo=tz)
+        end = dt.datetime(today.year + 1, 1, 1, tzinfo=tz)
+        entries = TimeEntry.objects.filter(project__client=client)
+        year = entries.filter(started_at__gte=start, started_at__lt=end).aggregate(
+            seconds=Sum("duration_seconds")
+        )["seconds"]
+        owed: dict[str, Decimal] = {}
+        for invoice in client.invoices.filter(
+            kind=Invoice.Kind.INVOICE,
+            status__in=[Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID],
+        ):
+            owed[invoice.currency] = owed.get(invoice.currency, Decimal(0)) + (
+                invoice.total - invoice.amount_paid - invoice.amount_credited
+            )
+        last = entries.order_by("-started_at").first()
+        return selectors.ClientFigures(
+            year_seconds=year or 0,
+            unbilled=_naive_unbilled(workspace, client.projects.all()),
+            receivables=[
+                selectors.Receivable(currency=currency, outstanding=quantize(amount, currency))
+                for currency, amount in sorted(owed.items())
+            ],
+            last_tracked_on=_naive_local_date(last and last.started_at, workspace),
+        )
+
     stack.enter_context(patched(selectors, "client_list", client_list))
+    stack.enter_context(patched(selectors, "client_list_figures", client_list_figures))
     stack.enter_context(patched(Client, "active_project_count", _per_row(active_project_count)))
+    stack.enter_context(patched(Client, "figures", _per_row(figures)))
 
 
 def naive_projects(stack: ExitStack) -> None:
-    """The project list without the client join: each row loads its client."""
+    """The project list without the client join and without the page's figures: each row
+    loads its client, sums its entries (tracked and billable, not the monthly totals),
+    loads its unbilled entries to price them, and looks up its latest entry."""
+    from django.db.models import Q, Sum
+
     from solodesk.projects import selectors
+    from solodesk.projects.models import Project
+    from solodesk.prompts.rules.families import BudgetRow
 
     shipped = selectors.project_list
 
     def project_list(**kwargs: Any) -> Any:
         return shipped(**kwargs).select_related(None)
 
+    def project_list_figures(*, workspace: Any, projects: Any) -> Any:
+        return projects  # the rows compute their figures themselves
+
+    def figures(project: Any) -> Any:
+        workspace = project.workspace
+        sums = project.time_entries.aggregate(
+            tracked=Sum("duration_seconds"),
+            billable=Sum("duration_seconds", filter=Q(is_billable=True)),
+        )
+        tracked, billable = sums["tracked"] or 0, sums["billable"] or 0
+        last = project.time_entries.order_by("-started_at").first()
+        budget = None
+        if project.budget_hours or project.budget_amount:
+            budget = BudgetRow(
+                public_id=project.public_id,
+                name=project.name,
+                client_name=project.client.name,
+                currency=project.client.currency,
+                budget_hours=project.budget_hours,
+                budget_amount=project.budget_amount,
+                tracked_seconds=tracked,
+                billable_seconds=billable,
+                rate=project.effective_hourly_rate,
+            )
+        return selectors.ProjectFigures(
+            tracked_seconds=tracked,
+            billable_seconds=billable,
+            last_entry_on=_naive_local_date(last and last.started_at, workspace),
+            budget=budget,
+            unbilled=_naive_unbilled(workspace, [project]),
+        )
+
     stack.enter_context(patched(selectors, "project_list", project_list))
+    stack.enter_context(patched(selectors, "project_list_figures", project_list_figures))
+    stack.enter_context(patched(Project, "figures", _per_row(figures)))
 
 
 def naive_invoices(stack: ExitStack) -> None:
@@ -231,8 +356,21 @@ LISTS = [
         "client, total from lines, payments sum, credit notes (+ their lines) "
         "(4 per row; 2 for a void one)",
     ),
-    ListPage("clients", "/clients/", naive_clients, "active project count (1 per row)"),
-    ListPage("projects", "/projects/", naive_projects, "client (1 per row)"),
+    ListPage(
+        "clients",
+        "/clients/",
+        naive_clients,
+        "active project count, workspace, hours this year from the entries, projects, "
+        "each project's unbilled entries, open invoices, latest entry "
+        "(6 + 1 per project per row)",
+    ),
+    ListPage(
+        "projects",
+        "/projects/",
+        naive_projects,
+        "client, workspace, tracked and billable sums from the entries, latest entry, "
+        "unbilled entries (5 per row)",
+    ),
     ListPage("quotes", "/quotes/", naive_quotes, "client, total from lines (2 per row)"),
 ]
 

@@ -26,13 +26,16 @@ PAGE_SIZE = 50
 @workspace_required
 def client_list(request: HttpRequest) -> HttpResponse:
     # Queries: session, user (+ timer), membership (+ workspace), COUNT, one page of rows
-    # with their active-project count annotated.
+    # with their active-project count annotated, and the page's figures (4: hours this
+    # year, latest entry, unbilled time, receivables per currency).
+    workspace = _workspace(request)
     search = request.GET.get("q", "").strip()
     show_archived = request.GET.get("archived") == "1"
     clients = selectors.client_list(
-        workspace=_workspace(request), include_archived=show_archived, search=search
+        workspace=workspace, include_archived=show_archived, search=search
     )
     page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.client_list_figures(workspace=workspace, clients=page.object_list)
     return render(
         request,
         "clients/client_list.html",

@@ -36,7 +36,8 @@ def _uuid_or_none(value: str) -> str | None:
 @workspace_required
 def project_list(request: HttpRequest) -> HttpResponse:
     # Queries: session, user (+ timer), membership (+ workspace), the clients of the filter
-    # menu, COUNT, one page of rows joined with their client (the effective rate needs it).
+    # menu, COUNT, one page of rows joined with their client (the effective rate needs it),
+    # and the page's figures (2: hours and last entry, unbilled time).
     workspace = _workspace(request)
     search = request.GET.get("q", "").strip()
     show_archived = request.GET.get("archived") == "1"
@@ -49,6 +50,9 @@ def project_list(request: HttpRequest) -> HttpResponse:
         search=search,
     )
     page = Paginator(projects, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.project_list_figures(
+        workspace=workspace, projects=page.object_list
+    )
     return render(
         request,
         "projects/project_list.html",

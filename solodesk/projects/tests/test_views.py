@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from solodesk.projects.models import Project
-from solodesk.tests.factories import ClientFactory, ProjectFactory
+from solodesk.tests.factories import ClientFactory, ProjectFactory, TimeEntryFactory
 
 LIST_URL = reverse("projects:list")
 NEW_URL = reverse("projects:new")
@@ -83,13 +83,17 @@ def test_list_filters_by_client_search_and_archived(owner, acme):
 
 @pytest.mark.parametrize("rows", [3, 50])
 def test_list_query_count_does_not_grow_with_rows(owner, rows, django_assert_num_queries):
-    for client in ClientFactory.create_batch(rows, workspace=owner.workspace):
-        ProjectFactory(client=client, hourly_rate=None)
+    for index, client in enumerate(ClientFactory.create_batch(rows, workspace=owner.workspace)):
+        project = ProjectFactory(client=client, hourly_rate=None, budget_hours=Decimal("10"))
+        TimeEntryFactory.create_batch(
+            1 + index % 3, project=project, user=owner.user, is_billable=index % 2 == 0
+        )
 
     # 1 session, 2 user joined with running timer, 3 membership joined with workspace,
     # 4 the clients of the filter menu, 5 COUNT of the projects,
-    # 6 the page of projects joined with their client (for the effective rate).
-    with django_assert_num_queries(6):
+    # 6 the page of projects joined with their client (for the effective rate),
+    # 7 the page's hours (monthly totals) and latest entries, 8 their unbilled time.
+    with django_assert_num_queries(8):
         response = owner.client.get(LIST_URL)
 
     assert response.status_code == 200
