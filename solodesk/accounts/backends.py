@@ -1,7 +1,17 @@
 from __future__ import annotations
 
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
-from django.contrib.auth import get_user_model
+
+from solodesk.accounts.models import User
+from solodesk.core.prepared import PreparedQuery
+
+# Compiled once per process: every request with a session runs it (`core.prepared`).
+_USER_WITH_TIMER: PreparedQuery[User] = PreparedQuery(
+    lambda user_id: User.objects.select_related("running_timer__project__client").filter(
+        pk=user_id
+    ),
+    "user_id",
+)
 
 
 class AuthenticationBackend(AllauthBackend):
@@ -9,11 +19,10 @@ class AuthenticationBackend(AllauthBackend):
     every page shows the timer, and the timer poll then costs only the session and this."""
 
     def get_user(self, user_id):
-        user_model = get_user_model()
         try:
-            user = user_model._default_manager.select_related("running_timer__project__client").get(
-                pk=user_id
-            )
-        except user_model.DoesNotExist:
+            user = _USER_WITH_TIMER.first(user_id=int(user_id))
+        except (TypeError, ValueError):
+            return None
+        if user is None:
             return None
         return user if self.user_can_authenticate(user) else None

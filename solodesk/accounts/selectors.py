@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 
 from solodesk.accounts.models import ApiToken, Membership, User, Workspace, token_digest
 from solodesk.core.models import Job
+from solodesk.core.prepared import PreparedQuery
 
 
 def workspace_user_is_owner(*, workspace: Workspace, user: User) -> bool:
@@ -29,14 +30,20 @@ def workspace_owner_get(*, workspace_id: int) -> User | None:
     return membership.user if membership is not None else None
 
 
-def membership_get_current(*, user: User) -> Membership | None:
-    """The workspace a logged-in user works in (the first they joined)."""
-    return (
+_CURRENT_MEMBERSHIP: PreparedQuery[Membership] = PreparedQuery(
+    lambda user_id: (
         Membership.objects.select_related("workspace")
-        .filter(user=user)
-        .order_by("created_at", "pk")
-        .first()
-    )
+        .filter(user_id=user_id)
+        .order_by("created_at", "pk")[:1]
+    ),
+    "user_id",
+)
+
+
+def membership_get_current(*, user: User) -> Membership | None:
+    """The workspace a logged-in user works in (the first they joined). Every page asks:
+    the query is compiled once per process (`core.prepared`)."""
+    return _CURRENT_MEMBERSHIP.first(user_id=user.pk)
 
 
 def api_token_authenticate(*, raw_token: str) -> ApiToken | None:

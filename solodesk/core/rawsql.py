@@ -31,3 +31,10 @@ def date_value(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
+
+
+def datetime_value(value: Any) -> dt.datetime:
+    """An aware datetime: as is on PostgreSQL; on SQLite the stored UTC text."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)

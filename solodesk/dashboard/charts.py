@@ -13,6 +13,7 @@ import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from django.utils.safestring import SafeData, SafeString, mark_safe
 
@@ -67,6 +68,16 @@ class BarChart:
     series: list[Series]
     table: list[TableRow]
     is_empty: bool
+
+    # Drawn once per chart (the dashboard memoises its charts per process, so a reload with
+    # the same figures reuses the markup). A frozen dataclass still has an instance dict.
+    @cached_property
+    def svg(self) -> SafeString:
+        return chart_svg(self)
+
+    @cached_property
+    def table_html(self) -> SafeString:
+        return chart_table(self)
 
 
 def _round(value: float) -> float:

@@ -4,12 +4,12 @@ workspace and owns its joins and prefetches, so callers cannot cause an N+1."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+import functools
 from typing import Any, TypeVar
 from uuid import UUID
 
-from django.db.models import Count, DecimalField, F, Min, Prefetch, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Count, DecimalField, F, Min, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.utils import timezone
 from solodesk.accounts.models import Membership, User, Workspace
 from solodesk.clients.models import Client
 from solodesk.core.money import quantize
+from solodesk.core.rawsql import money_sum
 from solodesk.invoicing.models import (
     Invoice,
     InvoiceActivity,
@@ -170,44 +171,51 @@ def invoice_activity_list(*, invoice: Invoice) -> QuerySet[InvoiceActivity]:
     )
 
 
+@functools.cache
+def _receivables_sql() -> str:
+    """Written by hand (portable SQL): every page with the receivables card builds it, and
+    the ORM spent ~3 ms of CPU building and compiling this aggregate, the database ~1 ms.
+    Every column it reads is in `invoice_status_idx` (key + INCLUDE), so PostgreSQL can
+    answer it from the index alone; COUNT is of `currency` (never null) for the same
+    reason."""
+    invoice = Invoice._meta.db_table
+    balance = "(total - amount_paid - amount_credited)"
+    overdue = "due_date < %s AND total > amount_paid + amount_credited"
+    return (
+        f"SELECT currency, COALESCE(SUM({balance}), 0),"  # noqa: S608
+        f" COALESCE(SUM(CASE WHEN {overdue} THEN {balance} END), 0),"
+        f" COUNT(currency), COUNT(CASE WHEN {overdue} THEN currency END)"
+        f" FROM {invoice} WHERE workspace_id = %s AND kind = %s AND status IN (%s, %s)"
+        f" GROUP BY currency ORDER BY currency"
+    )
+
+
 def invoice_receivables(*, workspace: Workspace) -> list[dict[str, Any]]:
     """Money owed per currency, in one aggregate query: `outstanding` (total − paid −
     credited) over open invoices, `overdue` over those whose due date has passed; with the
     number of invoices of each."""
-    today = _today(workspace)
-    balance = F("total") - F("amount_paid") - F("amount_credited")
-    overdue = Q(due_date__lt=today, total__gt=_settled())
-    rows = (
-        Invoice.objects.filter(
-            workspace=workspace, kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES
+    today = connection.ops.adapt_datefield_value(_today(workspace))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _receivables_sql(),
+            [
+                today,
+                today,
+                workspace.pk,
+                Invoice.Kind.INVOICE.value,
+                *(s.value for s in OPEN_STATUSES),
+            ],
         )
-        .values("currency")
-        .annotate(
-            outstanding=Coalesce(
-                Sum(balance, output_field=MONEY), Value(Decimal(0)), output_field=MONEY
-            ),
-            overdue=Coalesce(
-                Sum(balance, filter=overdue, output_field=MONEY),
-                Value(Decimal(0)),
-                output_field=MONEY,
-            ),
-            # Counted on `currency` (never null), not the pk: every column this query
-            # reads is in `invoice_status_idx` (key + INCLUDE), so PostgreSQL can answer
-            # it from the index alone.
-            invoice_count=Count("currency"),
-            overdue_count=Count("currency", filter=overdue),
-        )
-        .order_by("currency")
-    )
+        rows = cursor.fetchall()
     return [
         {
-            "currency": row["currency"],
-            "outstanding": quantize(Decimal(row["outstanding"]), row["currency"]),
-            "overdue": quantize(Decimal(row["overdue"]), row["currency"]),
-            "invoice_count": row["invoice_count"],
-            "overdue_count": row["overdue_count"],
+            "currency": currency,
+            "outstanding": quantize(money_sum(outstanding), currency),
+            "overdue": quantize(money_sum(overdue), currency),
+            "invoice_count": invoice_count,
+            "overdue_count": overdue_count,
         }
-        for row in rows
+        for currency, outstanding, overdue, invoice_count, overdue_count in rows
     ]
 
 

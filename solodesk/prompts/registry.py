@@ -13,49 +13,21 @@ how one evaluation runs them.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
-from django.utils.http import RFC3986_SUBDELIMS
 
 from solodesk.accounts.models import User, Workspace
 from solodesk.core.l10n import format_date, format_money
+from solodesk.core.web import url_for
+
+__all__ = ["url_for"]  # the rules import it from here
 
 PLACEMENTS = ("dashboard", "invoice_list", "project_detail")
-
-# A value every path converter the rules use (uuid, str) accepts, and no URL contains.
-_SAMPLE = "ffffffff-ffff-4fff-bfff-fffffffffffe"
-
-
-@functools.lru_cache(maxsize=128)
-def _url_halves(name: str, prefix: str, urlconf: str | None) -> tuple[str, str]:
-    url = reverse(name, args=[_SAMPLE])
-    before, found, after = url.partition(_SAMPLE)
-    assert found, f"{name} does not take one path argument"
-    return before, after
-
-
-def url_for(name: str, arg: object = None) -> str:
-    """`reverse(name)` or `reverse(name, args=[arg])` for a URL with one uuid or str
-    argument, at the cost of a string join: the URL is reversed once per name (with a
-    sample argument) and the argument quoted into it as `reverse` does. A dashboard builds
-    a URL for each of up to 50 rows per family, and `reverse` costs ~30 µs each."""
-    prefix, urlconf = get_script_prefix(), get_urlconf()
-    if arg is None:
-        return _plain_url(name, prefix, urlconf)
-    before, after = _url_halves(name, prefix, urlconf)
-    return before + quote(str(arg), safe=RFC3986_SUBDELIMS + "/~:@") + after
-
-
-@functools.lru_cache(maxsize=128)
-def _plain_url(name: str, prefix: str, urlconf: str | None) -> str:
-    return reverse(name)
 
 
 @dataclass(frozen=True)

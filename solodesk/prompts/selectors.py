@@ -17,10 +17,12 @@ facts already say there is nothing to find.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import statistics
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db import connection
+from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404
 
 from solodesk.accounts.models import User, Workspace
@@ -74,16 +76,31 @@ class PromptList(list[Prompt]):
         )
 
 
+@functools.lru_cache(maxsize=1)
+def _state_map_sql() -> str:
+    table = PromptState._meta.db_table
+    return (
+        f"SELECT * FROM {table} WHERE workspace_id = %s AND user_id = %s AND ("  # noqa: S608
+        f'dismissed_at IS NOT NULL OR snoozed_until > %s OR clicked_at >= %s OR "key" = %s)'
+    )
+
+
 def prompt_state_map(
     *, workspace: Workspace, user: User, now: dt.datetime, today: dt.date
 ) -> dict[str, PromptState]:
     """The states that matter now, in one query: dismissed, snoozed past today, clicked
-    within the completion window, and the checklist's."""
-    states = PromptState.objects.filter(workspace=workspace, user=user).filter(
-        Q(dismissed_at__isnull=False)
-        | Q(snoozed_until__gt=today)
-        | Q(clicked_at__gte=now - COMPLETION_WINDOW)
-        | Q(key=ONBOARDING)
+    within the completion window, and the checklist's. (Written as SQL: the dashboard reads
+    it on every view, and building the ORM's OR of four conditions cost ~1 ms of CPU.)"""
+    ops = connection.ops
+    states = PromptState.objects.raw(
+        _state_map_sql(),
+        [
+            workspace.pk,
+            user.pk,
+            ops.adapt_datefield_value(today),
+            ops.adapt_datetimefield_value(now - COMPLETION_WINDOW),
+            ONBOARDING,
+        ],
     )
     return {state.key: state for state in states}
 

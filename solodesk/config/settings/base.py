@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "solodesk.accounts.context_processors.workspace",
                 "solodesk.timetracking.context_processors.running_timer",
+                "solodesk.core.context_processors.csrf_token_once",
             ],
         },
     },
@@ -151,7 +152,7 @@ else:
         }
     }
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "solodesk.core.sessions"  # Django's db backend, read with one plain query
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

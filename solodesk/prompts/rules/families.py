@@ -600,20 +600,29 @@ def _budgets_sql() -> str:
     months = TimeEntryMonth._meta.db_table
     project = Project._meta.db_table
     client = Client._meta.db_table
-    tracked = "COALESCE(SUM(m.seconds), 0)"
-    billable = "COALESCE(SUM(m.billable_seconds), 0)"
+    tracked = "COALESCE(t.seconds, 0)"
+    billable = "COALESCE(t.billable, 0)"
     rate = "COALESCE(p.hourly_rate, c.default_hourly_rate)"
+    budgeted = (
+        "{0}workspace_id = %s AND {0}is_archived = %s"
+        " AND ({0}budget_hours > 0 OR {0}budget_amount > 0)"
+    )
+    # The monthly rows are summed per project first (a narrow GROUP BY on integers), then
+    # joined with the project and client: grouping the joined wide rows by their text and
+    # decimal columns cost ~4× as much at the `large` seed (9,300 monthly rows of 330
+    # budgeted projects).
     return (
         f"SELECT p.public_id, p.name, c.name, c.currency, p.budget_hours, p.budget_amount,"  # noqa: S608
         f" {tracked}, {billable}, {rate}"
         f" FROM {project} p INNER JOIN {client} c ON c.id = p.client_id"
-        f" LEFT OUTER JOIN {months} m ON m.project_id = p.id"
-        f" WHERE p.workspace_id = %s AND p.is_archived = %s"
-        f" AND (p.budget_hours > 0 OR p.budget_amount > 0)"
-        f" GROUP BY p.id, p.public_id, p.name, c.name, c.currency, p.budget_hours,"
-        f" p.budget_amount, p.hourly_rate, c.default_hourly_rate"
-        f" HAVING (p.budget_hours > 0 AND {tracked} >= p.budget_hours * %s)"
-        f" OR (p.budget_amount > 0 AND {billable} * {rate} >= p.budget_amount * %s)"
+        f" LEFT OUTER JOIN ("
+        f" SELECT m.project_id, SUM(m.seconds) AS seconds, SUM(m.billable_seconds) AS billable"
+        f" FROM {months} m"
+        f" WHERE m.project_id IN (SELECT id FROM {project} WHERE {budgeted.format('')})"
+        f" GROUP BY m.project_id) t ON t.project_id = p.id"
+        f" WHERE {budgeted.format('p.')}"
+        f" AND ((p.budget_hours > 0 AND {tracked} >= p.budget_hours * %s)"
+        f" OR (p.budget_amount > 0 AND {billable} * {rate} >= p.budget_amount * %s))"
         f" ORDER BY p.name, p.id LIMIT %s"
     )
 
@@ -625,7 +634,7 @@ def budget_rows(ctx: Context) -> list[BudgetRow]:
     if _absent(ctx, "has_project"):
         return []
     threshold = BUDGET_WARNING * 3600
-    params: list[Any] = [ctx.workspace.pk, False, threshold, threshold, ROW_LIMIT]
+    params: list[Any] = [*([ctx.workspace.pk, False] * 2), threshold, threshold, ROW_LIMIT]
     with connection.cursor() as cursor:
         cursor.execute(_budgets_sql(), params)
         rows = cursor.fetchall()
