@@ -24,7 +24,12 @@ from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_page
 from solodesk.core.exceptions import ApplicationError
-from solodesk.core.web import add_service_error, form_with_lines_page, service_error_messages
+from solodesk.core.web import (
+    add_service_error,
+    form_with_lines_page,
+    service_error_messages,
+    url_for,
+)
 from solodesk.invoicing import pdf, selectors, sending, services
 from solodesk.invoicing.calculation import TaxGroup, document_totals
 from solodesk.invoicing.forms import (
@@ -36,6 +41,7 @@ from solodesk.invoicing.forms import (
     VoidForm,
     document_forms,
 )
+from solodesk.invoicing.listing import invoice_rows_html
 from solodesk.invoicing.models import Invoice
 from solodesk.prompts.selectors import prompt_list_for_user
 from solodesk.prompts.services import prompt_events_record_shown
@@ -148,6 +154,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         {
             "nav": "invoices",
             "page": page,
+            "rows": invoice_rows_html(page.object_list, list_url=url_for("invoicing:list")),
             "tab": tab,
             "tabs": [(key, label) for key, label, _filters in TABS],
             "receivables": selectors.invoice_receivables(workspace=workspace),
