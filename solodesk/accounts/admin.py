@@ -8,7 +8,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from solodesk.accounts.forms import AdminUserChangeForm, AdminUserCreationForm
 from solodesk.accounts.models import ApiToken, Membership, User, Workspace
-from solodesk.accounts.services import api_token_revoke
+from solodesk.accounts.services import api_token_revoke, time_totals_recount_start
 
 
 class _MembershipInline(admin.TabularInline):
@@ -74,6 +74,17 @@ class WorkspaceAdmin(admin.ModelAdmin):
     search_fields = ("name", "tax_id", "public_id")
     readonly_fields = ("public_id", "created_at", "updated_at")
     inlines = (WorkspaceMembershipInline,)
+
+    def save_model(self, request, obj, form, change) -> None:
+        """A new time zone queues the recount of the time totals, as the settings page does
+        (`workspace_update`, decision 0007), in the admin's transaction: the job is sent to
+        the broker after the commit. The job is the workspace owner's (a job is visible to
+        its owner only, and the staff user is usually no member): their settings page
+        shows the recount."""
+        super().save_model(request, obj, form, change)
+        time_zone_before = form.initial.get("time_zone", "") if change else ""
+        if change and obj.time_zone != time_zone_before:
+            time_totals_recount_start(workspace=obj, user=None, time_zone_before=time_zone_before)
 
 
 @admin.register(Membership)

@@ -11,9 +11,11 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Field, Router, Schema
+from ninja.pagination import LimitOffsetPagination
 from ninja.responses import Status
 from pydantic import PlainSerializer, WithJsonSchema
 
@@ -58,6 +60,80 @@ def referenced(getter: Callable[..., T], *, field: str, message: str, **lookup: 
         return getter(**lookup)
     except Http404:
         raise ApplicationError.for_field(field, message) from None
+
+
+# --- Pagination ---------------------------------------------------------------------------
+# An exact COUNT(*) of 60,000 invoices costs more than the page itself (issue 6), on every
+# call. The big lists count no further than `count_cap` rows past the page's offset: the
+# invoice list page's CappedPaginator, for the API.
+
+
+class CappedLimitOffsetPagination(LimitOffsetPagination):
+    """`limit`/`offset` pagination whose `count` is exact up to `offset + count_cap` rows.
+    Past that, `count` is `offset + count_cap` and `count_is_capped` is true: there are
+    more rows than `count`; asking for a later offset counts further (from an offset near
+    the end, exact again). One `SELECT COUNT(*) FROM (… LIMIT n)` without ORDER BY, which
+    stops after n rows, whatever the size of the list."""
+
+    count_cap = 1000
+
+    class Output(Schema):
+        items: list[Any]
+        count: int = Field(
+            description="How many rows the filters match; when `count_is_capped`, a lower "
+            "bound: there are more than `count`."
+        )
+        count_is_capped: bool = Field(
+            description="The list counts at most 1,000 rows past `offset`: true when there "
+            "are more (ask for a later `offset` to count further)."
+        )
+
+    def _capped_count(self, queryset: QuerySet[Any], offset: int) -> dict[str, Any]:
+        stop = offset + self.count_cap + 1
+        count = queryset.order_by()[:stop].count()
+        if count < stop:
+            return {"count": count, "count_is_capped": False}
+        return {"count": stop - 1, "count_is_capped": True}
+
+    def paginate_queryset(
+        self,
+        queryset: QuerySet[Any],
+        pagination: LimitOffsetPagination.Input,
+        request: HttpRequest,
+        **params: Any,
+    ) -> Any:
+        offset = pagination.offset
+        limit: int = min(pagination.limit, self.max_limit)
+        return {
+            self.items_attribute: self._page(queryset, offset, limit),
+            **self._capped_count(queryset, offset),
+        }
+
+    @staticmethod
+    def _page(queryset: QuerySet[Any], offset: int, limit: int) -> QuerySet[Any]:
+        """Past the first page, the page's ids come first (from the list's index, however
+        far the offset), then their rows, in the list's order, in the same query: a deep
+        page does not read every row it skips (the invoice list page does the same)."""
+        if offset == 0:
+            return queryset[:limit]
+        return queryset.filter(pk__in=queryset.values("pk")[offset : offset + limit])
+
+    async def apaginate_queryset(
+        self,
+        queryset: QuerySet[Any],
+        pagination: LimitOffsetPagination.Input,
+        request: HttpRequest,
+        **params: Any,
+    ) -> Any:
+        offset = pagination.offset
+        limit: int = min(pagination.limit, self.max_limit)
+        stop = offset + self.count_cap + 1
+        count = await queryset.order_by()[:stop].acount()
+        return {
+            self.items_attribute: [row async for row in queryset[offset : offset + limit]],
+            "count": min(count, stop - 1),
+            "count_is_capped": count >= stop,
+        }
 
 
 # --- Jobs ---------------------------------------------------------------------------------

@@ -8,14 +8,20 @@ from uuid import UUID
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from ninja.responses import Status
 from pydantic import StringConstraints, ValidationInfo, field_validator
 
 from solodesk.accounts.models import Workspace
 from solodesk.clients.models import Client
 from solodesk.clients.selectors import client_get
-from solodesk.core.api import DecimalString, IsoDatetime, omittable, referenced
+from solodesk.core.api import (
+    CappedLimitOffsetPagination,
+    DecimalString,
+    IsoDatetime,
+    omittable,
+    referenced,
+)
 from solodesk.core.money import CURRENCIES
 from solodesk.expenses.models import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, Expense
 from solodesk.expenses.selectors import (
@@ -194,7 +200,7 @@ class ExpenseTotalsOut(Schema):
 
 
 @router.get("", response=list[ExpenseOut], url_name="expense_list")
-@paginate(LimitOffsetPagination)
+@paginate(CappedLimitOffsetPagination)
 def list_expenses(request: HttpRequest, filters: Query[ExpenseFilterIn]) -> QuerySet[Expense]:
     return expense_list(workspace=request.workspace, filters=filters.to_filters())  # type: ignore[attr-defined]
 

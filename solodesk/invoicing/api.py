@@ -30,7 +30,13 @@ from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.clients.models import Client
 from solodesk.clients.selectors import client_get
-from solodesk.core.api import DecimalString, IsoDatetime, omittable, referenced
+from solodesk.core.api import (
+    CappedLimitOffsetPagination,
+    DecimalString,
+    IsoDatetime,
+    omittable,
+    referenced,
+)
 from solodesk.invoicing import pdf, selectors, sending, services
 from solodesk.invoicing.calculation import document_totals
 from solodesk.invoicing.models import Invoice, InvoiceActivity, InvoiceLine, Payment
@@ -386,7 +392,7 @@ def _lines_for_service(workspace: Workspace, lines: list[LineIn]) -> list[dict[s
 
 
 @router.get("", response=list[InvoiceSummaryOut], url_name="invoice_list")
-@paginate(LimitOffsetPagination)
+@paginate(CappedLimitOffsetPagination)
 def list_invoices(request: HttpRequest, filters: Query[InvoiceFilterIn]) -> QuerySet[Invoice]:
     invoices = selectors.invoice_list(
         workspace=_workspace(request),

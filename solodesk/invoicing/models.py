@@ -126,9 +126,13 @@ class Invoice(BaseModel):
                 name="invoice_status_idx",
             ),
             models.Index(fields=["workspace", "-created_at"], name="invoice_recent_idx"),
-            # The invoice list's order: issue date (drafts first), newest created, pk.
+            # The invoice list's order: issue date (drafts first), newest created, pk. With
+            # the status (PostgreSQL): a status tab's deep page picks its ids index-only,
+            # filtering on the status, instead of sorting every invoice of that status
+            # (the Paid tab, page 900 of 57,919 at `large`: ~52 → ~10 ms, EXPLAIN ANALYZE).
             models.Index(
                 fields=["workspace", "kind", "-issue_date", "-created_at", "-id"],
+                include=["status"],
                 name="invoice_list_idx",
             ),
         ]

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Body, Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from ninja.responses import Status
 
 from solodesk.accounts.models import Workspace
@@ -21,7 +21,13 @@ from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.clients.models import Client
 from solodesk.clients.selectors import client_get
-from solodesk.core.api import DecimalString, IsoDatetime, omittable, referenced
+from solodesk.core.api import (
+    CappedLimitOffsetPagination,
+    DecimalString,
+    IsoDatetime,
+    omittable,
+    referenced,
+)
 from solodesk.invoicing.api import Price, PricedLineIn, QuantityString
 from solodesk.quotes import selectors, services
 from solodesk.quotes.models import Quote, QuoteActivity, QuoteLine
@@ -208,7 +214,7 @@ def _lines(lines: list[QuoteLineIn]) -> list[dict[str, Any]]:
 
 
 @router.get("", response=list[QuoteSummaryOut], url_name="quote_list")
-@paginate(LimitOffsetPagination)
+@paginate(CappedLimitOffsetPagination)
 def list_quotes(request: HttpRequest, filters: Query[QuoteFilterIn]) -> QuerySet[Quote]:
     # Queries (bearer token): 1 token + user + workspace + timer, 2 COUNT, 3 the page of
     # quotes joined with client, converted invoice and converted project.

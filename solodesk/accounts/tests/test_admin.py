@@ -102,3 +102,79 @@ def test_admin_changes_a_users_email(admin_client_for, owner):
     user.refresh_from_db()
     assert (user.email, user.first_name, user.is_staff) == ("renamed@example.com", "Ada", False)
     assert Membership.objects.get(user=user).role == Membership.Role.OWNER
+
+
+def _workspace_form(workspace, **changes) -> dict:
+    """The workspace's admin change form as the page would post it, with `changes`."""
+    from django.forms.models import model_to_dict
+
+    data = {
+        key: "" if value is None else value
+        for key, value in model_to_dict(workspace).items()
+        if key not in {"id", "public_id", "created_at", "updated_at"}
+    }
+    memberships = list(Membership.objects.filter(workspace=workspace).order_by("pk"))
+    data |= {
+        "memberships-TOTAL_FORMS": str(len(memberships)),
+        "memberships-INITIAL_FORMS": str(len(memberships)),
+    }
+    for n, membership in enumerate(memberships):
+        data |= {
+            f"memberships-{n}-id": str(membership.pk),
+            f"memberships-{n}-workspace": str(workspace.pk),
+        }
+    return data | changes
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    sent: list[tuple[int, str]] = []
+    monkeypatch.setattr(
+        "solodesk.core.services._send_to_broker",
+        lambda job_id, task_name, countdown=None: sent.append((job_id, task_name)),
+    )
+    return sent
+
+
+def test_admin_time_zone_change_queues_the_totals_recount(
+    admin_client_for, owner, broker, django_capture_on_commit_callbacks
+):
+    from solodesk.accounts.services import TIME_TOTALS_RECOUNT_TASK
+    from solodesk.core.models import Job
+
+    workspace = owner.workspace
+    before = workspace.time_zone
+    url = reverse("admin:accounts_workspace_change", args=[workspace.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_for.post(url, _workspace_form(workspace, time_zone="Asia/Tokyo"))
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    workspace.refresh_from_db()
+    assert workspace.time_zone == "Asia/Tokyo"
+    (job,) = Job.objects.filter(workspace=workspace, kind=Job.Kind.TIME_TOTALS_RECOUNT)
+    # The owner's job (the staff user is no member), sent to the broker after the commit.
+    assert (job.owner, job.status, job.params) == (
+        owner.user,
+        Job.Status.QUEUED,
+        {"time_zone_from": before, "time_zone_to": "Asia/Tokyo"},
+    )
+    assert broker == [(job.pk, TIME_TOTALS_RECOUNT_TASK)]
+
+
+def test_admin_other_workspace_changes_queue_no_recount(
+    admin_client_for, owner, broker, django_capture_on_commit_callbacks
+):
+    from solodesk.core.models import Job
+
+    workspace = owner.workspace
+    url = reverse("admin:accounts_workspace_change", args=[workspace.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_for.post(url, _workspace_form(workspace, name="Renamed"))
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    workspace.refresh_from_db()
+    assert workspace.name == "Renamed"
+    assert not Job.objects.filter(workspace=workspace).exists()
+    assert broker == []

@@ -120,3 +120,16 @@ def test_the_invoice_list_reads_an_index(owner):
     plan = _plan(lambda: list(invoice_list(workspace=owner.workspace)[:50]))
 
     assert "Seq Scan on invoicing_invoice" not in plan, plan
+
+    # A status tab's deep page picks its ids as the list page does (CappedPaginator): from
+    # the index, whose `include` holds the status, not by sorting every paid invoice.
+    deep = _plan(
+        lambda: list(
+            invoice_list(workspace=owner.workspace, status=Invoice.Status.PAID).values("pk")[
+                5000:5050
+            ]
+        )
+    )
+
+    assert "Index Only Scan using invoice_list_idx" in deep, deep
+    assert "Seq Scan on invoicing_invoice" not in deep, deep

@@ -52,7 +52,11 @@ def test_list_returns_the_workspaces_expenses_newest_first(owner, stranger):
     response = owner.api().get(URL)
 
     assert response.status_code == 200
-    assert response.json() == {"items": [as_json(new), as_json(old)], "count": 2}
+    assert response.json() == {
+        "items": [as_json(new), as_json(old)],
+        "count": 2,
+        "count_is_capped": False,
+    }
     assert response.json()["items"][1]["amount"] == "5.00"
 
 
@@ -104,6 +108,22 @@ def test_list_paginates_with_limit_and_offset(owner):
 
     assert body["count"] == 5
     assert [item["description"] for item in body["items"]] == ["3", "2"]
+
+
+def test_list_count_stops_at_the_cap(owner, monkeypatch):
+    from solodesk.core.api import CappedLimitOffsetPagination
+
+    monkeypatch.setattr(CappedLimitOffsetPagination, "count_cap", 3)
+    for day in range(1, 6):
+        make(owner, date=dt.date(2026, 10, day), description=str(day))
+    api = owner.api()
+
+    first = api.get(URL, {"limit": 2}).json()
+    later = api.get(URL, {"limit": 2, "offset": 2}).json()
+
+    assert (first["count"], first["count_is_capped"]) == (3, True)  # more than 3
+    assert (later["count"], later["count_is_capped"]) == (5, False)
+    assert [item["description"] for item in later["items"]] == ["3", "2"]
 
 
 def test_totals_per_currency_follow_the_filters(owner):

@@ -902,7 +902,7 @@ def test_a_stranger_cannot_delete_a_payment(owner, stranger):
 def test_a_stranger_sees_none_of_the_workspaces_invoices(owner, stranger):
     _overdue_fixture(owner)
 
-    assert stranger.api().get(URL).json() == {"items": [], "count": 0}
+    assert stranger.api().get(URL).json() == {"items": [], "count": 0, "count_is_capped": False}
     assert stranger.api().get(f"{URL}/receivables").json() == []
 
 
@@ -950,6 +950,89 @@ def test_list_costs_three_queries_whatever_the_number_of_invoices(
         response = api.get(URL, {"limit": 100})
 
     assert response.json()["count"] == rows + 1
+
+
+# --- Capped count -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cap_of_five(monkeypatch):
+    from solodesk.core.api import CappedLimitOffsetPagination
+
+    monkeypatch.setattr(CappedLimitOffsetPagination, "count_cap", 5)
+
+
+def test_list_count_is_exact_up_to_the_cap(owner, cap_of_five):
+    client = ClientFactory(workspace=owner.workspace)
+    for _ in range(5):
+        draft(owner, client=client)
+
+    body = owner.api().get(URL, {"limit": 2}).json()
+
+    assert (body["count"], body["count_is_capped"], len(body["items"])) == (5, False, 2)
+
+
+def test_list_count_stops_at_the_cap_past_the_offset(owner, cap_of_five):
+    client = ClientFactory(workspace=owner.workspace)
+    for _ in range(9):
+        draft(owner, client=client)
+    api = owner.api()
+
+    first = api.get(URL, {"limit": 2}).json()
+    later = api.get(URL, {"limit": 2, "offset": 3}).json()
+    last = api.get(URL, {"limit": 2, "offset": 8}).json()
+
+    # More than 5 rows past offset 0: "more than 5"; past offset 3, 6 are left: "more than 8".
+    assert (first["count"], first["count_is_capped"], len(first["items"])) == (5, True, 2)
+    assert (later["count"], later["count_is_capped"]) == (8, True)
+    # Near the end the count reaches it and is exact again.
+    assert (last["count"], last["count_is_capped"], len(last["items"])) == (9, False, 1)
+
+
+def test_list_count_is_capped_with_filters_too(owner, cap_of_five):
+    client = ClientFactory(workspace=owner.workspace)
+    for _ in range(7):
+        issued(owner, client=client)
+    draft(owner, client=client)
+
+    body = owner.api().get(URL, {"status": "draft"}).json()
+    issued_body = owner.api().get(URL, {"status": "issued"}).json()
+
+    assert (body["count"], body["count_is_capped"]) == (1, False)
+    assert (issued_body["count"], issued_body["count_is_capped"]) == (5, True)
+
+
+def test_a_later_page_is_the_same_slice_of_the_list(owner):
+    client = ClientFactory(workspace=owner.workspace)
+    for day in (3, 1, 2, 1, 5, 4):
+        issued(owner, client=client, issue_date=dt.date(2026, 3, day))
+    draft(owner, client=client)
+    api = owner.api()
+
+    everything = [item["id"] for item in api.get(URL).json()["items"]]
+    page = api.get(URL, {"limit": 3, "offset": 2}).json()
+
+    # Past the first page the ids are picked first, then read: same rows, same order.
+    assert [item["id"] for item in page["items"]] == everything[2:5]
+    assert api.get(URL, {"offset": 7}).json()["items"] == []
+
+
+@pytest.mark.parametrize("rows", [3, 12])
+def test_capped_list_costs_three_queries_past_the_cap_too(
+    owner, rows, cap_of_five, django_assert_num_queries
+):
+    client = ClientFactory(workspace=owner.workspace)
+    for _ in range(rows):
+        draft(owner, client=client)
+    api = owner.api()
+
+    # 1. token (+ workspace, user, timer) 2. the capped COUNT 3. the page
+    with django_assert_num_queries(3) as captured:
+        response = api.get(URL, {"limit": 100})
+
+    assert response.json()["count"] == min(rows, 5)
+    count_sql = captured.captured_queries[1]["sql"]
+    assert "COUNT(" in count_sql.upper() and "LIMIT 6" in count_sql.upper()
 
 
 @pytest.mark.parametrize("rows", [3, 50])

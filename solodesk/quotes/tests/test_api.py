@@ -204,7 +204,7 @@ def test_stranger_gets_404_on_every_quote_endpoint_and_nothing_changes(
     assert (draft.status, draft.notes, draft.number) == ("draft", "", None)
     assert accepted.converted_at is None
     assert Invoice.objects.count() == 0
-    assert stranger.api().get(URL).json() == {"items": [], "count": 0}
+    assert stranger.api().get(URL).json() == {"items": [], "count": 0, "count_is_capped": False}
 
 
 @pytest.mark.parametrize("count", [3, 50])
@@ -223,6 +223,22 @@ def test_list_query_count_is_the_same_at_3_and_50_quotes(owner, count, django_as
     assert response.status_code == 200
     assert response.json()["count"] == count
     assert {item["total"] for item in response.json()["items"]} == {"1210.00"}
+
+
+def test_list_count_stops_at_the_cap(owner, monkeypatch):
+    from solodesk.core.api import CappedLimitOffsetPagination
+
+    monkeypatch.setattr(CappedLimitOffsetPagination, "count_cap", 2)
+    quotes = [make_quote(workspace=owner.workspace, user=owner.user) for _ in range(4)]
+    api = owner.api()
+
+    first = api.get(URL, {"limit": 1}).json()
+    last = api.get(URL, {"limit": 2, "offset": 2}).json()
+
+    assert (first["count"], first["count_is_capped"]) == (2, True)  # more than 2
+    assert (last["count"], last["count_is_capped"]) == (4, False)
+    # Newest first; past the first page the same order.
+    assert [item["id"] for item in last["items"]] == [str(q.public_id) for q in quotes[1::-1]]
 
 
 def test_detail_has_lines_and_activity(owner, django_assert_num_queries):
