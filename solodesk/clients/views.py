@@ -26,8 +26,8 @@ PAGE_SIZE = 50
 @workspace_required
 def client_list(request: HttpRequest) -> HttpResponse:
     # Queries: session, user (+ timer), membership (+ workspace), COUNT, one page of rows
-    # with their active-project count annotated, and the page's figures (4: hours this
-    # year, latest entry, unbilled time, receivables per currency).
+    # with their active-project count annotated, and the page's figures (2: latest entry,
+    # hours this year and receivables per currency in one UNION ALL; unbilled time).
     workspace = _workspace(request)
     search = request.GET.get("q", "").strip()
     show_archived = request.GET.get("archived") == "1"

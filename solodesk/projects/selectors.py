@@ -1,39 +1,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    Count,
-    ExpressionWrapper,
-    F,
-    IntegerField,
-    Max,
-    Min,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Case, Q, QuerySet, When
 from django.shortcuts import get_object_or_404
 
 from solodesk.accounts.models import Workspace
-from solodesk.clients.models import Client
 from solodesk.core.money import quantize
+from solodesk.core.rawsql import datetime_value
 from solodesk.dashboard.selectors import UnbilledAmount, dashboard_unbilled
-from solodesk.invoicing.services import unbilled_entries
 from solodesk.projects.models import Project
-from solodesk.prompts.rules.families import BudgetRow, UnbilledProject
+from solodesk.prompts.rules.families import BudgetRow, unbilled_projects
 from solodesk.timetracking.models import TimeEntry, TimeEntryMonth
 
 
@@ -146,196 +130,66 @@ def local_date(moment: dt.datetime | None, workspace: Workspace) -> dt.date | No
     return None if moment is None else moment.astimezone(workspace.tzinfo).date()
 
 
-def last_entry_of_project() -> Subquery:
-    """The start of the project's latest entry: one backward probe of
-    entry_project_start_idx (project, started_at) per project."""
-    return Subquery(
-        TimeEntry.objects.filter(project=OuterRef("pk"))
-        .order_by("-started_at")
-        .values("started_at")[:1]
+@functools.lru_cache(maxsize=128)
+def _project_totals_sql(count: int) -> str:
+    """Per project of the page: its hours tracked and billable, summed from its monthly
+    totals (timetracking.TimeEntryMonth, decision 0005: a few dozen rows per project,
+    however many entries it has), and the start of its latest entry (one backward probe
+    of entry_project_start_idx (project, started_at)). Written by hand (portable SQL):
+    the ORM spent more CPU building and compiling it than the database answering it."""
+    project = Project._meta.db_table
+    month = TimeEntryMonth._meta.db_table
+    entry = TimeEntry._meta.db_table
+    return (
+        f"SELECT p.id,"  # noqa: S608
+        f" (SELECT SUM(m.seconds) FROM {month} m WHERE m.project_id = p.id),"
+        f" (SELECT SUM(m.billable_seconds) FROM {month} m WHERE m.project_id = p.id),"
+        f" (SELECT e.started_at FROM {entry} e WHERE e.project_id = p.id"
+        f" ORDER BY e.started_at DESC LIMIT 1)"
+        f" FROM {project} p WHERE p.workspace_id = %s AND p.id IN ({', '.join(['%s'] * count)})"
     )
 
 
-def _month_sum(field_name: str) -> Subquery:
-    """The project's monthly totals (timetracking.TimeEntryMonth, decision 0005) summed:
-    a few dozen rows per project, however many entries it has."""
-    return Subquery(
-        TimeEntryMonth.objects.filter(project=OuterRef("pk"))
-        .values("project")
-        .annotate(total=Sum(field_name))
-        .values("total"),
-        output_field=BigIntegerField(),
-    )
-
-
-@dataclass(frozen=True)
-class UnbilledSums:
-    """A project's unbilled billable time, and the project's fields that price it."""
-
-    client_id: int
-    billing_method: str
-    hourly_rate: Decimal | None
-    time_rounding_mode: str
-    time_rounding_minutes: int | None
-    time_rounding_scope: str
-    entries: int
-    seconds: int
-    up_seconds: int
-    nearest_seconds: int
-    first_at: dt.datetime
-
-
-def project_unbilled_sums(
-    *, workspace: Workspace, projects: QuerySet[Project] | Sequence[int]
-) -> dict[int, UnbilledSums]:
-    """ONE query: per project (a queryset of projects, used as a subquery, or their pks)
-    with unbilled billable time, that time counted and summed — raw, and rounded per entry
-    at the project's step (its rounding minutes, else the workspace's): the sums
-    `prompts.rules.families.unbilled_projects` computes for the dashboard — with the
-    project's own fields that price it. The entries are
-    `invoicing.services.unbilled_entries` (its one definition of "unbilled"), probed per
-    project in the partial index `entry_unbilled_idx` (workspace, project), an index-only
-    scan, and hashed per project (grouping by the project's and client's columns sorted
-    ~3,400 wide rows at the `large` seed: 19 ms)."""
-    ids: Any = projects.values("pk") if isinstance(projects, QuerySet) else list(projects)
-    step = ExpressionWrapper(
-        Coalesce(F("project__time_rounding_minutes"), Value(workspace.time_rounding_minutes))
-        * Value(60),
-        output_field=IntegerField(),
-    )
-    seconds = F("duration_seconds")
-    rows = (
-        unbilled_entries(workspace=workspace)
-        .filter(project_id__in=ids)
-        # The project's text fields are grouped by (hashed: one value per project), its
-        # numbers read as MAX() of their one value (a MAX() of text compares by collation:
-        # 3x slower at the `large` seed).
-        .values(
-            "project_id",
-            "project__billing_method",
-            "project__time_rounding_mode",
-            "project__time_rounding_scope",
-        )
-        .annotate(
-            client=Max("project__client_id"),
-            rate=Max("project__hourly_rate"),
-            minutes=Max("project__time_rounding_minutes"),
-            entries=Count("*"),
-            seconds=Sum(seconds),
-            up=Sum((seconds + step - Value(1)) / step * step, output_field=BigIntegerField()),
-            nearest=Sum((seconds + step / Value(2)) / step * step, output_field=BigIntegerField()),
-            first_at=Min("started_at"),
-        )
-        .order_by()
-        .values_list(
-            "project_id",
-            "client",
-            "project__billing_method",
-            "rate",
-            "project__time_rounding_mode",
-            "minutes",
-            "project__time_rounding_scope",
-            "entries",
-            "seconds",
-            "up",
-            "nearest",
-            "first_at",
-        )
-    )
+def project_unbilled_amounts(
+    *, workspace: Workspace, project_ids: Collection[int]
+) -> dict[int, UnbilledAmount]:
+    """Per project (of `project_ids`) with unbilled billable time: that time priced as the
+    dashboard prices it (`dashboard.selectors.dashboard_unbilled`: the project's rounding
+    rule and effective rate; fixed-fee and rate-less time unpriced), from the dashboard's
+    own per-project sums (`prompts.rules.families.unbilled_projects`, restricted to these
+    projects). ONE query."""
     return {
-        project_id: UnbilledSums(
-            client_id=client_id,
-            billing_method=method,
-            hourly_rate=rate,
-            time_rounding_mode=mode,
-            time_rounding_minutes=minutes,
-            time_rounding_scope=scope,
-            entries=entries,
-            seconds=total or 0,
-            up_seconds=up or 0,
-            nearest_seconds=nearest or 0,
-            first_at=first_at,
-        )
-        for (
-            project_id,
-            client_id,
-            method,
-            rate,
-            mode,
-            minutes,
-            scope,
-            entries,
-            total,
-            up,
-            nearest,
-            first_at,
-        ) in rows
+        row.project_id: dashboard_unbilled(workspace=workspace, projects=[row])[0]
+        for row in unbilled_projects(workspace=workspace, project_ids=project_ids)
     }
-
-
-def project_unbilled_price(
-    *, workspace: Workspace, client: Client, sums: UnbilledSums
-) -> UnbilledAmount:
-    """A project's unbilled time priced by `dashboard.selectors.dashboard_unbilled`,
-    exactly as the dashboard prices it: the project's rounding rule and effective rate
-    (its own, else its client's); fixed-fee and rate-less time unpriced."""
-    row = UnbilledProject(
-        billing_method=sums.billing_method,
-        hourly_rate=sums.hourly_rate,
-        time_rounding_mode=sums.time_rounding_mode,
-        time_rounding_minutes=sums.time_rounding_minutes,
-        time_rounding_scope=sums.time_rounding_scope,
-        client_public_id=client.public_id,
-        client_name=client.name,
-        client_email=client.email,
-        client_terms=client.payment_terms_days,
-        client_currency=client.currency,
-        client_rate=client.default_hourly_rate,
-        client_archived=client.is_archived,
-        entries=sums.entries,
-        seconds=sums.seconds,
-        up_seconds=sums.up_seconds,
-        nearest_seconds=sums.nearest_seconds,
-        first_at=sums.first_at,
-    )
-    return dashboard_unbilled(workspace=workspace, projects=[row])[0]
 
 
 def project_list_figures(*, workspace: Workspace, projects: Iterable[Project]) -> list[Project]:
     """Sets `figures` (ProjectFigures) on each project of a list page (their clients
-    loaded, as `project_list` does), in TWO queries whatever the page or the data:
+    loaded, as `project_list` does), in TWO queries whatever the page or the data, both
+    written by hand:
 
     1. the page's projects again, each with its hours tracked and billable (summed from
        the monthly totals) and its latest entry (one index probe);
-    2. their unbilled time (`project_unbilled_sums`), priced as the dashboard prices it
-       (`project_unbilled_price`).
+    2. their unbilled time (`project_unbilled_amounts`), priced as the dashboard prices it.
 
     Budget progress is the budget prompts' `BudgetRow` (hours tracked against budget
     hours, billable time at the effective rate against a budget amount)."""
     projects = list(projects)
     if not projects:
         return projects
-    totals = {
-        pk: (tracked or 0, billable or 0, last)
-        for pk, tracked, billable, last in Project.objects.filter(
-            pk__in=[project.pk for project in projects]
-        )
-        .annotate(
-            tracked=_month_sum("seconds"),
-            billable=_month_sum("billable_seconds"),
-            last_entry_at=last_entry_of_project(),
-        )
-        .values_list("pk", "tracked", "billable", "last_entry_at")
-    }
-    by_id = {project.pk: project for project in projects}
-    unbilled = {
-        project_id: project_unbilled_price(
-            workspace=workspace, client=by_id[project_id].client, sums=sums
-        )
-        for project_id, sums in project_unbilled_sums(
-            workspace=workspace, projects=list(by_id)
-        ).items()
-    }
+    ids = sorted(project.pk for project in projects)
+    with connection.cursor() as cursor:
+        cursor.execute(_project_totals_sql(len(ids)), [workspace.pk, *ids])
+        totals = {
+            pk: (
+                int(tracked or 0),
+                int(billable or 0),
+                None if last is None else datetime_value(last),
+            )
+            for pk, tracked, billable, last in cursor.fetchall()
+        }
+    unbilled = project_unbilled_amounts(workspace=workspace, project_ids=ids)
     for project in projects:
         tracked, billable, last = totals.get(project.pk, (0, 0, None))
         budget = None

@@ -42,7 +42,19 @@ def project_list(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()
     show_archived = request.GET.get("archived") == "1"
     client_id = _uuid_or_none(request.GET.get("client", ""))
-    clients = list(client_choices_including(workspace=workspace, public_id=client_id))
+    # The menu's clients as plain rows, the selected one marked: building ~300 model
+    # instances and comparing their ids in the template cost ~5 ms of CPU at `large`.
+    clients = [
+        {
+            "public_id": public_id,
+            "name": name,
+            "is_archived": is_archived,
+            "selected": str(public_id) == client_id,
+        }
+        for public_id, name, is_archived in client_choices_including(
+            workspace=workspace, public_id=client_id
+        ).values_list("public_id", "name", "is_archived")
+    ]
     projects = selectors.project_list(
         workspace=workspace,
         include_archived=show_archived,

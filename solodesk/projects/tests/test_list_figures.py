@@ -100,3 +100,30 @@ def test_the_page_shows_the_figures_and_not_the_strangers(owner, site):
     assert "+ 0.8 h unpriced" in html
     assert 'data-testid="last-entry">2026-03-13<' in html
     assert "Their site" not in html
+
+
+def test_unbilled_projects_restricted_are_the_unrestricted_rows_of_those_projects(
+    owner, stranger, site
+):
+    """The lists read the dashboard's one query restricted to their page (project ids, or
+    the projects of client ids): the same rows, and none of another workspace's."""
+    from solodesk.prompts.rules.families import unbilled_projects
+
+    workspace = owner.workspace
+    every = unbilled_projects(workspace=workspace)
+    assert {row.project_id for row in every} == {
+        site.pk,
+        site.client.projects.get(name="Audit").pk,
+    }
+    theirs = unbilled_projects(workspace=stranger.workspace)
+    assert len(theirs) == 1
+
+    assert unbilled_projects(workspace=workspace, project_ids=[site.pk]) == [
+        row for row in every if row.project_id == site.pk
+    ]
+    assert unbilled_projects(workspace=workspace, client_ids=[site.client_id]) == every
+    # A stranger's project or client is not read through another workspace.
+    assert unbilled_projects(workspace=workspace, project_ids=[theirs[0].project_id]) == []
+    assert unbilled_projects(workspace=workspace, client_ids=[theirs[0].client_id]) == []
+    assert unbilled_projects(workspace=workspace, project_ids=[]) == []
+    assert unbilled_projects(workspace=workspace, client_ids=[]) == []

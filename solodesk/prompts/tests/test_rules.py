@@ -279,3 +279,40 @@ def test_stranger_data_never_raises_prompts_for_the_owner(owner, stranger):
     entry(ProjectFactory(client=other), stranger.user, days_ago=30)
     issued_invoice(stranger, client=other, days_ago=60)
     assert [p.rule for p in prompts_for(owner)] == ["onboarding"]
+
+
+def test_the_invoice_list_reads_only_the_overdue_branch_with_the_same_rows(
+    owner, acme, rebrand, django_assert_num_queries
+):
+    """On the invoice list only the overdue rule reads the `documents` family, so it runs
+    the overdue branch alone: the same overdue rows, in the same order, as the dashboard's
+    whole family, and none of the other documents."""
+    from solodesk.prompts.registry import Context
+    from solodesk.prompts.rules.families import document_rows
+
+    late = [
+        issued_invoice(owner, client=acme, days_ago=days, due_days=14, total="10.00")
+        for days in (60, 40, 90)
+    ]
+    issued_invoice(owner, client=acme, days_ago=2, due_days=30)  # not sent, not overdue
+    _quote(owner, acme, status=Quote.Status.ACCEPTED)  # accepted, not converted
+    entry(rebrand, owner.user, days_ago=5)
+    draft = invoicing.invoice_create_from_time(
+        workspace=owner.workspace, user=owner.user, client=acme, date_from=None, date_to=None
+    )
+    Invoice.objects.filter(pk=draft.pk).update(created_at=timezone.now() - dt.timedelta(days=4))
+
+    everything = document_rows(Context(workspace=owner.workspace, user=owner.user))
+    with django_assert_num_queries(1):
+        listed = document_rows(
+            Context(workspace=owner.workspace, user=owner.user, placement="invoice_list")
+        )
+
+    overdue = [row for row in everything if row.category == "invoice_overdue"]
+    assert {row.category for row in everything} > {"invoice_overdue"}
+    assert listed == overdue
+    assert [row.public_id for row in listed] == [
+        late[2].public_id,
+        late[0].public_id,
+        late[1].public_id,
+    ]
