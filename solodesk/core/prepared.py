@@ -45,18 +45,31 @@ class _Compiled:
 
 
 class PreparedQuery(Generic[M]):
-    """`PreparedQuery(lambda user_id: Membership.objects.filter(user_id=user_id)...[:1])`
-    then `.all(user_id=7)` → the model instances, as the queryset would return them.
-    The builder's arguments must be integers (ids) used as plain equality filters."""
+    """`PreparedQuery(lambda user_id: Membership.objects.filter(user_id=user_id)...[:1],
+    "user_id")` then `.all(user_id=7)` → the model instances, as the queryset would return
+    them. The builder's arguments are plain equality filters: integers (ids) by default,
+    or strings when given as `PreparedQuery(build, digest=str)`."""
 
-    def __init__(self, build: Callable[..., QuerySet[M]], *names: str) -> None:
+    def __init__(
+        self, build: Callable[..., QuerySet[M]], *names: str, **typed: type[int] | type[str]
+    ) -> None:
         self._build = build
-        self._names = names
+        self._types: dict[str, type[int] | type[str]] = {
+            **dict.fromkeys(names, int),
+            **typed,
+        }
+        self._names = tuple(self._types)
         self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
 
+    def _sentinels(self) -> dict[str, int | str]:
+        return {
+            name: _SENTINEL_BASE - index if kind is int else f"\x00prepared:{name}"
+            for index, (name, kind) in enumerate(self._types.items())
+        }
+
     def _compile(self, alias: str) -> _Compiled:
-        sentinels = {name: _SENTINEL_BASE - index for index, name in enumerate(self._names)}
+        sentinels = self._sentinels()
         queryset = self._build(**sentinels)
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
@@ -84,7 +97,7 @@ class PreparedQuery(Generic[M]):
             populators=get_related_populators(klass_info, select, alias),  # type: ignore[call-arg]
         )
 
-    def all(self, **values: int) -> list[M]:
+    def all(self, **values: int | str) -> list[M]:
         alias = router.db_for_read(self._model_hint())
         compiled = self._compiled.get(alias)
         if compiled is None:
@@ -93,7 +106,7 @@ class PreparedQuery(Generic[M]):
                 self._compiled[alias] = compiled
         params = list(compiled.params)
         for name, index in compiled.slots.items():
-            params[index] = int(values[name])
+            params[index] = self._types[name](values[name])
         with connections[alias].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows: Any = cursor.fetchall()
@@ -109,13 +122,13 @@ class PreparedQuery(Generic[M]):
             objects.append(obj)  # type: ignore[arg-type]
         return objects
 
-    def first(self, **values: int) -> M | None:
+    def first(self, **values: int | str) -> M | None:
         found = self.all(**values)
         return found[0] if found else None
 
     def _model_hint(self) -> type[Model]:
         model = getattr(self, "_model", None)
         if model is None:
-            model = self._build(**dict.fromkeys(self._names, 0)).model
+            model = self._build(**self._sentinels()).model
             self._model = model
         return model

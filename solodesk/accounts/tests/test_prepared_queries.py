@@ -109,3 +109,36 @@ def test_a_value_must_be_a_plain_parameter(db):
 
     with pytest.raises(ValueError, match="once"):
         query.all(a=1)
+
+
+def test_the_api_token_is_the_orms_and_each_call_reads_its_own(owner, member, stranger):
+    from django.db.models import F
+    from django.utils import timezone
+
+    from solodesk.accounts.models import ApiToken, token_digest
+    from solodesk.accounts.selectors import api_token_authenticate
+    from solodesk.tests.factories import make_api_token
+
+    raws = [
+        make_api_token(user=persona.user, workspace=persona.workspace)
+        for persona in (owner, member, stranger)
+    ]
+
+    for raw, persona in zip(raws, (owner, member, stranger), strict=True):
+        token = api_token_authenticate(raw_token=raw)
+        expected = (
+            ApiToken.objects.select_related("workspace", "user")
+            .filter(digest=token_digest(raw), workspace__memberships__user=F("user"))
+            .get()
+        )
+        assert _fields(token) == _fields(expected)
+        assert _fields(token.user) == _fields(persona.user)
+        assert _fields(token.workspace) == _fields(persona.workspace)
+    assert api_token_authenticate(raw_token="sd_not-a-token") is None
+
+    ApiToken.objects.filter(user=member.user).update(revoked_at=timezone.now())
+    assert api_token_authenticate(raw_token=raws[1]) is None
+    Membership.objects.filter(user=stranger.user).delete()
+    assert api_token_authenticate(raw_token=raws[2]) is None
+    User.objects.filter(pk=owner.user.pk).update(is_active=False)
+    assert api_token_authenticate(raw_token=raws[0]) is None
