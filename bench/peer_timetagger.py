@@ -724,23 +724,9 @@ def month_rows_floor(month_start: str, month_end: str) -> tuple[float, int]:
     start = dt.datetime.combine(dt.date.fromisoformat(month_start), dt.time.min, dt.UTC)
     end = dt.datetime.combine(dt.date.fromisoformat(month_end), dt.time.min, dt.UTC)
     end += dt.timedelta(days=1)
-    fields = (
-        "pk",
-        "public_id",
-        "project__public_id",
-        "project__name",
-        "project__client__public_id",
-        "project__client__name",
-        "user__email",
-        "started_at",
-        "ended_at",
-        "duration_seconds",
-        "description",
-        "is_billable",
-        "invoiced_at",
-        "created_at",
-        "updated_at",
-    )
+    # The same columns as the shipped list's rows (timetracking.selectors).
+    from solodesk.timetracking.selectors import _ROW_FIELDS as fields
+
     started = time.perf_counter()
     rows = list(
         TimeEntry.objects.filter(started_at__gte=start, started_at__lt=end)

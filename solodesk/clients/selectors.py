@@ -5,7 +5,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +22,7 @@ from solodesk.dashboard.selectors import UnbilledAmount, dashboard_unbilled
 from solodesk.invoicing.models import Invoice
 from solodesk.invoicing.selectors import OPEN_STATUSES
 from solodesk.projects.models import Project
-from solodesk.projects.selectors import local_date
+from solodesk.projects.selectors import hours_tenths, local_date, unpriced_hours
 from solodesk.prompts.rules.families import UnbilledProject, unbilled_projects
 from solodesk.timetracking.models import TimeEntry, TimeEntryMonth
 
@@ -80,19 +80,11 @@ class ClientFigures:
 
     @property
     def unpriced_hours(self) -> Decimal | None:
-        """Unbilled time with no price yet (fixed-fee projects, hourly ones without a
-        rate), in hours; None when there is none."""
-        if self.unbilled is None or not self.unbilled.unpriced_seconds:
-            return None
-        return _hours(self.unbilled.unpriced_seconds)
+        return unpriced_hours(self.unbilled)
 
     @property
     def year_hours(self) -> Decimal:
-        return _hours(self.year_seconds)
-
-
-def _hours(seconds: int) -> Decimal:
-    return (Decimal(seconds) / 3600).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        return hours_tenths(self.year_seconds)
 
 
 @functools.lru_cache(maxsize=128)

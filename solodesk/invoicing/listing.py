@@ -12,14 +12,11 @@ import datetime as dt
 import html
 from collections.abc import Iterable
 
-from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 
 from solodesk.invoicing.models import Invoice
 from solodesk.invoicing.templatetags.money import money
-
-_OPEN = {Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID}
 
 
 def _day(value: dt.date | None) -> str:
@@ -29,7 +26,8 @@ def _day(value: dt.date | None) -> str:
     return f"{value.day} {str(MONTHS_3[value.month]).title()} {value.year}"
 
 
-def _badges(invoice: Invoice, today: dt.date) -> str:
+def _badges(invoice: Invoice) -> str:
+    """The status badges of invoicing/_status.html."""
     status = invoice.status
     if status == Invoice.Status.PAID:
         text = '<span class="badge ok">paid</span>'
@@ -39,13 +37,7 @@ def _badges(invoice: Invoice, today: dt.date) -> str:
         text = (
             f'<span class="badge">{html.escape(str(invoice.get_status_display()).lower())}</span>'
         )
-        amount_due = invoice.total - invoice.amount_paid - invoice.amount_credited
-        if (
-            status in _OPEN
-            and invoice.due_date is not None
-            and invoice.due_date < today
-            and amount_due > 0
-        ):  # Invoice.is_overdue, with today read once per page
+        if invoice.is_overdue:
             text += ' <span class="badge warn">overdue</span>'
     if invoice.kind == Invoice.Kind.CREDIT_NOTE:
         text += ' <span class="badge">credit note</span>'
@@ -56,7 +48,6 @@ def invoice_rows_html(invoices: Iterable[Invoice], *, list_url: str) -> SafeStri
     """The `<tr>` of each invoice (the columns of `invoicing/invoice_list.html`); every
     text escaped as Django's autoescape does (`html.escape`, quotes included)."""
     esc = html.escape
-    today = timezone.localdate()
     rows = []
     for invoice in invoices:
         currency = invoice.currency
@@ -69,7 +60,7 @@ def invoice_rows_html(invoices: Iterable[Invoice], *, list_url: str) -> SafeStri
             f'        <td class="hide-sm">{_day(invoice.due_date)}</td>\n'
             f'        <td class="num">{esc(money(invoice.total, currency))}</td>\n'
             f'        <td class="num">{esc(money(invoice.amount_due, currency))}</td>\n'
-            f"        <td>{_badges(invoice, today)}</td>\n"
+            f"        <td>{_badges(invoice)}</td>\n"
             "      </tr>\n    "
         )
     return mark_safe("".join(rows))  # noqa: S308 (every interpolated text is escaped above)

@@ -85,15 +85,11 @@ class ProjectFigures:
 
     @property
     def unpriced_hours(self) -> Decimal | None:
-        """Unbilled time with no price yet (fixed-fee projects, hourly ones without a
-        rate), in hours; None when there is none."""
-        if self.unbilled is None or not self.unbilled.unpriced_seconds:
-            return None
-        return _hours(self.unbilled.unpriced_seconds)
+        return unpriced_hours(self.unbilled)
 
     @property
     def tracked_hours(self) -> Decimal:
-        return _hours(self.tracked_seconds)
+        return hours_tenths(self.tracked_seconds)
 
     @property
     def budget_percent(self) -> int | None:
@@ -112,7 +108,7 @@ class ProjectFigures:
     def budget_hours_used(self) -> Decimal | None:
         if self.budget is None or not self.budget.budget_hours:
             return None
-        return _hours(self.tracked_seconds)
+        return hours_tenths(self.tracked_seconds)
 
     @property
     def budget_amount_used(self) -> Decimal | None:
@@ -122,8 +118,17 @@ class ProjectFigures:
         return None if used is None else quantize(used, self.budget.currency)
 
 
-def _hours(seconds: int) -> Decimal:
+def hours_tenths(seconds: int) -> Decimal:
+    """Seconds as hours to the tenth, as the client and project lists show them."""
     return (Decimal(seconds) / 3600).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def unpriced_hours(unbilled: UnbilledAmount | None) -> Decimal | None:
+    """Unbilled time with no price yet (fixed-fee projects, hourly ones without a rate),
+    in hours to the tenth; None when there is none."""
+    if unbilled is None or not unbilled.unpriced_seconds:
+        return None
+    return hours_tenths(unbilled.unpriced_seconds)
 
 
 def local_date(moment: dt.datetime | None, workspace: Workspace) -> dt.date | None:
