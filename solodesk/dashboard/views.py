@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from solodesk.accounts.models import Membership
 from solodesk.accounts.workspace import request_user, request_workspace, workspace_page
+from solodesk.core.web import url_for
 from solodesk.dashboard.charts import BarChart, Series, bar_chart
 from solodesk.dashboard.selectors import (
     DashboardSummary,
@@ -22,7 +23,6 @@ from solodesk.dashboard.selectors import (
     dashboard_summary,
 )
 from solodesk.invoicing.templatetags.money import money
-from solodesk.prompts.registry import url_for
 from solodesk.prompts.rules.families import unbilled_projects
 from solodesk.prompts.selectors import DASHBOARD_CARDS, prompt_list_for_user
 from solodesk.prompts.services import prompt_events_record_shown

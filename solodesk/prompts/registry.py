@@ -25,8 +25,6 @@ from solodesk.accounts.models import User, Workspace
 from solodesk.core.l10n import format_date, format_money
 from solodesk.core.web import url_for
 
-__all__ = ["url_for"]  # the rules import it from here
-
 PLACEMENTS = ("dashboard", "invoice_list", "project_detail")
 
 

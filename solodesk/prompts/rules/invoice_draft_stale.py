@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from solodesk.prompts.registry import Card, Context, Cta, Prompt, Rule, register, url_for
+from solodesk.core.web import url_for
+from solodesk.prompts.registry import Card, Context, Cta, Prompt, Rule, register
 from solodesk.prompts.rules.families import DocumentRow
 
 

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 
 from django.urls import NoReverseMatch
 
-from solodesk.prompts.registry import Card, Context, Cta, Prompt, Rule, register, url_for
+from solodesk.core.web import url_for
+from solodesk.prompts.registry import Card, Context, Cta, Prompt, Rule, register
 from solodesk.prompts.rules.families import DocumentRow
 
 

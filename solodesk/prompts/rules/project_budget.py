@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from solodesk.prompts.registry import Card, Context, Cta, Prompt, Rule, register, url_for
+from solodesk.core.web import url_for
+from solodesk.prompts.registry import Card, Context, Cta, Prompt, Rule, register
 from solodesk.prompts.rules.families import BudgetRow
 
 FULL = Decimal(1)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register, url_for
+from solodesk.core.web import url_for
+from solodesk.prompts.registry import Context, Cta, Prompt, Rule, register
 from solodesk.timetracking.models import RunningTimer
 
 LONG_TIMER = dt.timedelta(hours=10)

@@ -1,4 +1,4 @@
-"""`registry.url_for` (a URL reversed once per name, the argument joined in) gives exactly
+"""`core.web.url_for` (a URL reversed once per name, the argument joined in) gives exactly
 what `reverse` gives."""
 
 import uuid
@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from solodesk.prompts.registry import url_for
+from solodesk.core.web import url_for
 
 ID = uuid.UUID("1b4e28ba-2fa1-11d2-883f-0016a9ddbf0a")
 
