@@ -25,13 +25,17 @@ import json
 import math
 import os
 import platform
+import re
 import secrets
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -263,3 +267,48 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     print(f"written to {shown}")
     return path
+
+
+# --- servers -------------------------------------------------------------------------------
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group, then SIGKILL it if it lingers."""
+    if process.poll() is not None:
+        return
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@contextmanager
+def gunicorn(command: list[str], log_path: Path) -> Iterator[str]:
+    """Start `command` (a gunicorn on port 0) in its own process group; yield its base URL;
+    stop the group at the end."""
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            command,
+            env=os.environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        port = None
+        while port is None:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not start:\n" + log_path.read_text()[-3000:])
+            found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log_path.read_text())
+            port = int(found.group(1)) if found else None
+            time.sleep(0.2)
+        time.sleep(1.0)  # let both gunicorn processes boot
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(server)

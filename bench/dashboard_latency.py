@@ -42,7 +42,6 @@ import random
 import re
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -50,11 +49,12 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
+
+from common import gunicorn, postgres_throwaway  # noqa: E402 (bench/ is on sys.path)
 
 EMAIL = "owner@bench.example"
 PASSWORD = "a long bench passphrase"  # noqa: S105 (a throwaway database's user)
@@ -332,27 +332,7 @@ def _percentile(values: list[float], percent: float) -> float:
 def measure_http(requests: int, warmup: int, tmp: Path) -> dict[str, object]:
     from solodesk.cli import web_command
 
-    log_path = tmp / "gunicorn.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            web_command("127.0.0.1", 0, 2, 4),
-            env=os.environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        port = None
-        while port is None:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start:\n" + log_path.read_text()[-3000:])
-            found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log_path.read_text())
-            port = int(found.group(1)) if found else None
-            time.sleep(0.2)
-        base_url = f"http://127.0.0.1:{port}"
-        time.sleep(1.0)  # let both gunicorn processes boot
+    with gunicorn(web_command("127.0.0.1", 0, 2, 4), tmp / "gunicorn.log") as base_url:
         output = subprocess.run(
             [sys.executable, __file__, "--client", base_url, str(requests), str(warmup)],
             check=True,
@@ -360,13 +340,6 @@ def measure_http(requests: int, warmup: int, tmp: Path) -> dict[str, object]:
             text=True,
             timeout=1800,
         ).stdout
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
     data = json.loads(output.strip().splitlines()[-1])
     timings: list[float] = data["timings_ms"]
     return {
@@ -387,27 +360,11 @@ def measure_http(requests: int, warmup: int, tmp: Path) -> dict[str, object]:
 # --- orchestration ------------------------------------------------------------------------------
 
 
-def _postgres_throwaway(url: str):
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"solodesk_bench_{secrets.token_hex(4)}"
-    admin_dsn = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", "")), drop
-
-
 def run(args: argparse.Namespace, database_url: str | None) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix="solodesk-bench-"))
     drop = None
     if database_url and database_url.startswith(("postgres://", "postgresql://")):
-        database_url, drop = _postgres_throwaway(database_url)
+        database_url, drop = postgres_throwaway(database_url)
         vendor = "postgresql"
     elif database_url:
         raise SystemExit("DATABASE_URL must be a PostgreSQL URL, or unset for SQLite")

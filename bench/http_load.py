@@ -64,6 +64,7 @@ from common import (
     load_average,
     machine_info,
     percentile,
+    stop_process,
     throwaway_database,
     write_result,
 )
@@ -419,20 +420,6 @@ def small_counts_in_child(database_url: str) -> dict[str, Any]:
 # --- processes -----------------------------------------------------------------------------------
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group, then SIGKILL it if it lingers."""
-    if process.poll() is not None:
-        return
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 @contextmanager
 def servers(tmp: Path, worker_concurrency: int) -> Iterator[tuple[str, dict[str, int]]]:
     """gunicorn as `solodesk web` and a worker as `solodesk run` starts them; yields the
@@ -478,7 +465,7 @@ def servers(tmp: Path, worker_concurrency: int) -> Iterator[tuple[str, dict[str,
         yield f"http://127.0.0.1:{port}", {"web": web.pid, "worker": worker.pid}
     finally:
         for process in reversed(started):
-            _stop(process)
+            stop_process(process)
 
 
 class MemorySampler(threading.Thread):

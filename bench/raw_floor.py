@@ -31,14 +31,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import re
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -46,6 +41,7 @@ from urllib.parse import urlencode
 from common import (
     database_version,
     django_setup,
+    gunicorn,
     load_average,
     machine_info,
     throwaway_database,
@@ -105,47 +101,6 @@ def analyze() -> None:
 
 
 # --- servers ---------------------------------------------------------------------------------
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
-@contextmanager
-def gunicorn(command: list[str], log_path: Path) -> Iterator[str]:
-    """Start `command` (a gunicorn on port 0) in its own process group; yield its base URL;
-    stop the group at the end."""
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            command,
-            env=os.environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        port = None
-        while port is None:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start:\n" + log_path.read_text()[-3000:])
-            found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log_path.read_text())
-            port = int(found.group(1)) if found else None
-            time.sleep(0.2)
-        time.sleep(1.0)  # let both gunicorn processes boot
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(server)
 
 
 def commands() -> dict[str, list[str]]:
