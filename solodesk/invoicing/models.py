@@ -126,6 +126,13 @@ class Invoice(BaseModel):
                 name="invoice_status_idx",
             ),
             models.Index(fields=["workspace", "-created_at"], name="invoice_recent_idx"),
+            # Issued invoices never sent (the prompts), by due date: few, where the status
+            # index would read every issued invoice to check `sent_at`.
+            models.Index(
+                fields=["workspace", "kind", "due_date"],
+                condition=Q(status="issued", sent_at__isnull=True),
+                name="invoice_unsent_idx",
+            ),
             # The invoice list's order: issue date (drafts first), newest created, pk. With
             # the status (PostgreSQL): a status tab's deep page picks its ids index-only,
             # filtering on the status, instead of sorting every invoice of that status

@@ -8,8 +8,8 @@ Cost of `prompt_list_for_user` on the dashboard, whatever the number of rows:
    from the per-project unbilled rows the dashboard already read, plus one small query
    for the clients missing details);
 4. documents (overdue / stale draft / unsent invoices, accepted / expiring quotes) — one
-   UNION ALL;
-5. projects past 80 % of a budget — one GROUP BY;
+   UNION ALL (one SELECT per urgency, each cut at the limit);
+5. projects past 80 % of a budget — one query (a correlated sum per project);
 the running timer comes with the user (no query). A new workspace skips 3–5: the onboarding
 facts already say there is nothing to find.
 """

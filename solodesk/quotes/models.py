@@ -94,6 +94,17 @@ class Quote(BaseModel):
         indexes = [
             models.Index(fields=["workspace", "status", "valid_until"], name="quote_status_idx"),
             models.Index(fields=["workspace", "-created_at"], name="quote_recent_idx"),
+            # Accepted quotes not yet converted (the prompts), in order of validity: a
+            # converted quote stays accepted, so the status index would walk them all.
+            models.Index(
+                fields=["workspace", "valid_until"],
+                condition=Q(
+                    status="accepted",
+                    converted_invoice__isnull=True,
+                    converted_project__isnull=True,
+                ),
+                name="quote_accepted_open_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

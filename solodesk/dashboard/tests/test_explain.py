@@ -133,3 +133,93 @@ def test_the_invoice_list_reads_an_index(owner):
 
     assert "Index Only Scan using invoice_list_idx" in deep, deep
     assert "Seq Scan on invoicing_invoice" not in deep, deep
+
+
+def test_the_budgets_and_documents_prompts_read_their_indexes(owner):
+    """The projects family probes each project's months in entry_month_project_idx (never
+    a scan of every monthly row); the documents family reads each urgency in order from
+    an index and stops at its limit (never a scan of the quotes or invoices). Shaped like
+    the `large` seed: a third of the projects budgeted, two years of months each; most
+    quotes accepted and converted, every issued invoice sent."""
+    from solodesk.projects.models import Project
+    from solodesk.prompts.registry import Context
+    from solodesk.prompts.rules.families import budget_rows, document_rows
+    from solodesk.quotes.models import Quote
+    from solodesk.timetracking.models import TimeEntryMonth
+
+    workspace = owner.workspace
+    clients = [ClientFactory(workspace=workspace) for _ in range(10)]
+    Project.objects.bulk_create(
+        [
+            Project(
+                workspace=workspace,
+                client=clients[n % 10],
+                name=f"Project {n:04d}",
+                hourly_rate=Decimal("90"),
+                budget_hours=Decimal("10") if n % 3 == 0 else None,
+                is_archived=n % 3 == 1,
+            )
+            for n in range(1500)
+        ],
+        batch_size=500,
+    )
+    today = timezone.localdate(timezone=workspace.tzinfo)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {TimeEntryMonth._meta.db_table} (workspace_id, project_id, month,"  # noqa: S608
+            " entries, seconds, billable_seconds)"
+            " SELECT p.workspace_id, p.id, (%s::date - g * interval '1 month')::date, 10, 3600, 3000"
+            f" FROM {Project._meta.db_table} p, generate_series(0, 23) g WHERE p.workspace_id = %s",
+            [today.replace(day=1), workspace.pk],
+        )
+    converted = Project.objects.filter(workspace=workspace).first()
+    Quote.objects.bulk_create(
+        [
+            Quote(
+                workspace=workspace,
+                client=clients[n % 10],
+                status=Quote.Status.ACCEPTED if n % 4 else Quote.Status.SENT,
+                number=f"Q-{n:05d}",
+                currency="EUR",
+                valid_until=today + dt.timedelta(days=n % 400 - 200),
+                converted_project=converted if n % 4 and n % 25 else None,
+            )
+            for n in range(5000)
+        ],
+        batch_size=2000,
+    )
+    Invoice.objects.bulk_create(
+        [
+            Invoice(
+                workspace=workspace,
+                client=clients[n % 10],
+                status=Invoice.Status.ISSUED if n % 5 else Invoice.Status.PARTIALLY_PAID,
+                number=f"2026-{n:05d}",
+                currency="EUR",
+                issue_date=today - dt.timedelta(days=n // 10),
+                due_date=today - dt.timedelta(days=n // 10 - 14),
+                issued_at=timezone.now(),
+                sent_at=timezone.now(),
+                total=Decimal("100.00"),
+            )
+            for n in range(5000)
+        ],
+        batch_size=2000,
+    )
+    with connection.cursor() as cursor:
+        for model in (Project, TimeEntryMonth, Quote, Invoice):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
+    ctx = Context(workspace=workspace, user=owner.user)
+
+    budgets = _plan(lambda: budget_rows(ctx))
+    assert "entry_month_project_idx" in budgets, budgets
+    assert "Seq Scan on timetracking_timeentrymonth" not in budgets, budgets
+    # The projects in the order shown, so the first ROW_LIMIT past their budget end it.
+    assert "project_list_idx" in budgets, budgets
+
+    documents = _plan(lambda: document_rows(ctx))
+    assert "quote_accepted_open_idx" in documents, documents
+    assert "invoice_unsent_idx" in documents, documents
+    assert "invoice_status_idx" in documents, documents
+    assert "Seq Scan on quotes_quote" not in documents, documents
+    assert "Seq Scan on invoicing_invoice" not in documents, documents

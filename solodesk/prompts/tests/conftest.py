@@ -12,6 +12,8 @@ from solodesk.accounts.models import User
 from solodesk.invoicing import services as invoicing
 from solodesk.invoicing.models import Invoice
 from solodesk.prompts.selectors import prompt_list_for_user
+from solodesk.quotes.models import Quote
+from solodesk.quotes.services import quote_create_draft
 from solodesk.tests.factories import ClientFactory, ProjectFactory, TimeEntryFactory
 
 
@@ -81,3 +83,32 @@ def acme(owner):
 @pytest.fixture
 def rebrand(acme):
     return ProjectFactory(client=acme, name="Rebrand", hourly_rate=Decimal("100.00"))
+
+
+def quote_in_status(owner, client, *, status, valid_in_days=30, converted=False):
+    """A quote of 1,600.00 (2 days at 800.00) put straight into `status`, numbered, and
+    accepted now or converted to a new project when asked."""
+    quote = quote_create_draft(
+        workspace=owner.workspace,
+        user=owner.user,
+        client=client,
+        valid_until=ws_today(owner.workspace) + dt.timedelta(days=valid_in_days),
+        lines=[
+            {
+                "description": "Design",
+                "quantity": Decimal("2"),
+                "unit": "days",
+                "unit_price": Decimal("800.00"),
+                "tax_rate": Decimal("0"),
+            }
+        ],
+    )
+    number = f"Q-{quote.pk:04d}"
+    Quote.objects.filter(pk=quote.pk).update(
+        status=status,
+        number=number,
+        accepted_at=timezone.now() if status == Quote.Status.ACCEPTED else None,
+        converted_project=ProjectFactory(client=client) if converted else None,
+    )
+    quote.refresh_from_db()
+    return quote

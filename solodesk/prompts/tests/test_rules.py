@@ -12,7 +12,14 @@ from django.utils import timezone
 from solodesk.invoicing import services as invoicing
 from solodesk.invoicing.models import Invoice
 from solodesk.prompts.registry import RULES, rule_of
-from solodesk.prompts.tests.conftest import entry, issued_invoice, keys, prompts_for, ws_today
+from solodesk.prompts.tests.conftest import (
+    entry,
+    issued_invoice,
+    keys,
+    prompts_for,
+    quote_in_status,
+    ws_today,
+)
 from solodesk.quotes.models import Quote
 from solodesk.tests.factories import ClientFactory, ProjectFactory, RunningTimerFactory
 
@@ -179,38 +186,9 @@ def test_invoice_not_sent(owner, acme):
     assert by_rule(prompts_for(owner), "invoice_not_sent") == []
 
 
-def _quote(owner, client, *, status, valid_in_days=30, converted=False):
-    from solodesk.quotes.services import quote_create_draft
-
-    quote = quote_create_draft(
-        workspace=owner.workspace,
-        user=owner.user,
-        client=client,
-        valid_until=ws_today(owner.workspace) + dt.timedelta(days=valid_in_days),
-        lines=[
-            {
-                "description": "Design",
-                "quantity": Decimal("2"),
-                "unit": "days",
-                "unit_price": Decimal("800.00"),
-                "tax_rate": Decimal("0"),
-            }
-        ],
-    )
-    number = f"Q-{quote.pk:04d}"
-    Quote.objects.filter(pk=quote.pk).update(
-        status=status,
-        number=number,
-        accepted_at=timezone.now() if status == Quote.Status.ACCEPTED else None,
-        converted_project=ProjectFactory(client=client) if converted else None,
-    )
-    quote.refresh_from_db()
-    return quote
-
-
 def test_quote_accepted_without_invoice_or_project(owner, acme):
-    accepted = _quote(owner, acme, status=Quote.Status.ACCEPTED)
-    _quote(owner, acme, status=Quote.Status.ACCEPTED, converted=True)
+    accepted = quote_in_status(owner, acme, status=Quote.Status.ACCEPTED)
+    quote_in_status(owner, acme, status=Quote.Status.ACCEPTED, converted=True)
     [prompt] = by_rule(prompts_for(owner), "quote_accepted")
     assert prompt.key == f"quote_accepted:{accepted.public_id}"
     assert prompt.cta.url == f"/quotes/{accepted.public_id}/#convert"
@@ -218,9 +196,9 @@ def test_quote_accepted_without_invoice_or_project(owner, acme):
 
 
 def test_quote_about_to_expire(owner, acme):
-    soon = _quote(owner, acme, status=Quote.Status.SENT, valid_in_days=2)
-    _quote(owner, acme, status=Quote.Status.SENT, valid_in_days=20)
-    _quote(owner, acme, status=Quote.Status.SENT, valid_in_days=-1)  # expired already
+    soon = quote_in_status(owner, acme, status=Quote.Status.SENT, valid_in_days=2)
+    quote_in_status(owner, acme, status=Quote.Status.SENT, valid_in_days=20)
+    quote_in_status(owner, acme, status=Quote.Status.SENT, valid_in_days=-1)  # expired already
     [prompt] = by_rule(prompts_for(owner), "quote_expiring")
     assert prompt.key == f"quote_expiring:{soon.public_id}"
     assert prompt.title == f"Quote {soon.number} expires in 2 days"
@@ -295,7 +273,7 @@ def test_the_invoice_list_reads_only_the_overdue_branch_with_the_same_rows(
         for days in (60, 40, 90)
     ]
     issued_invoice(owner, client=acme, days_ago=2, due_days=30)  # not sent, not overdue
-    _quote(owner, acme, status=Quote.Status.ACCEPTED)  # accepted, not converted
+    quote_in_status(owner, acme, status=Quote.Status.ACCEPTED)  # accepted, not converted
     entry(rebrand, owner.user, days_ago=5)
     draft = invoicing.invoice_create_from_time(
         workspace=owner.workspace, user=owner.user, client=acme, date_from=None, date_to=None
