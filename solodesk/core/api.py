@@ -68,6 +68,19 @@ def referenced(getter: Callable[..., T], *, field: str, message: str, **lookup: 
 # invoice list page's CappedPaginator, for the API.
 
 
+class CappedCountOut(Schema):
+    """The count of a long list, as every capped list says it."""
+
+    count: int = Field(
+        description="How many rows the filters match; when `count_is_capped`, a lower "
+        "bound: there are more than `count`."
+    )
+    count_is_capped: bool = Field(
+        description="The list counts at most 1,000 rows past `offset`: true when there "
+        "are more (ask for a later `offset` to count further)."
+    )
+
+
 class CappedLimitOffsetPagination(LimitOffsetPagination):
     """`limit`/`offset` pagination whose `count` is exact up to `offset + count_cap` rows.
     Past that, `count` is `offset + count_cap` and `count_is_capped` is true: there are
@@ -77,23 +90,22 @@ class CappedLimitOffsetPagination(LimitOffsetPagination):
 
     count_cap = 1000
 
-    class Output(Schema):
+    class Output(CappedCountOut):
         items: list[Any]
-        count: int = Field(
-            description="How many rows the filters match; when `count_is_capped`, a lower "
-            "bound: there are more than `count`."
-        )
-        count_is_capped: bool = Field(
-            description="The list counts at most 1,000 rows past `offset`: true when there "
-            "are more (ask for a later `offset` to count further)."
-        )
 
-    def _capped_count(self, queryset: QuerySet[Any], offset: int) -> dict[str, Any]:
-        stop = offset + self.count_cap + 1
-        count = queryset.order_by()[:stop].count()
+    @classmethod
+    def capped_count(cls, count_up_to: Callable[[int], int], *, offset: int) -> dict[str, Any]:
+        """`count` and `count_is_capped` from `count_up_to(stop)`, a count of the list's
+        rows that stops at `stop` (the time-entry list, which pages its own rows, counts
+        the same way)."""
+        stop = offset + cls.count_cap + 1
+        count = count_up_to(stop)
         if count < stop:
             return {"count": count, "count_is_capped": False}
         return {"count": stop - 1, "count_is_capped": True}
+
+    def _capped_count(self, queryset: QuerySet[Any], offset: int) -> dict[str, Any]:
+        return self.capped_count(lambda stop: queryset.order_by()[:stop].count(), offset=offset)
 
     def paginate_queryset(
         self,

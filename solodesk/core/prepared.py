@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
@@ -28,6 +29,9 @@ M = TypeVar("M", bound=Model)
 
 # Values no real row has (negative primary keys): found again in the compiled parameters.
 _SENTINEL_BASE = -7_345_092_011
+_UUID_SENTINEL_BASE = 0x5E47_0000_0000_0000_0000_0000_0000_0000
+
+ValueType = type[int] | type[str] | type[UUID]
 
 
 @dataclass
@@ -48,13 +52,20 @@ class PreparedQuery(Generic[M]):
     """`PreparedQuery(lambda user_id: Membership.objects.filter(user_id=user_id)...[:1],
     "user_id")` then `.all(user_id=7)` → the model instances, as the queryset would return
     them. The builder's arguments are plain equality filters: integers (ids) by default,
-    or strings when given as `PreparedQuery(build, digest=str)`."""
+    or strings or UUIDs when given as `PreparedQuery(build, digest=str)`,
+    `PreparedQuery(build, public_id=UUID)`. `rewrite`, if given, changes the compiled SQL
+    once, for what the ORM cannot say (`FOR SHARE OF`: timetracking.services)."""
 
     def __init__(
-        self, build: Callable[..., QuerySet[M]], *names: str, **typed: type[int] | type[str]
+        self,
+        build: Callable[..., QuerySet[M]],
+        *names: str,
+        rewrite: Callable[[str], str] | None = None,
+        **typed: ValueType,
     ) -> None:
         self._build = build
-        self._types: dict[str, type[int] | type[str]] = {
+        self._rewrite = rewrite
+        self._types: dict[str, ValueType] = {
             **dict.fromkeys(names, int),
             **typed,
         }
@@ -62,11 +73,16 @@ class PreparedQuery(Generic[M]):
         self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
 
-    def _sentinels(self) -> dict[str, int | str]:
-        return {
-            name: _SENTINEL_BASE - index if kind is int else f"\x00prepared:{name}"
-            for index, (name, kind) in enumerate(self._types.items())
-        }
+    def _sentinels(self) -> dict[str, int | str | UUID]:
+        sentinels: dict[str, int | str | UUID] = {}
+        for index, (name, kind) in enumerate(self._types.items()):
+            if kind is int:
+                sentinels[name] = _SENTINEL_BASE - index
+            elif kind is UUID:
+                sentinels[name] = UUID(int=_UUID_SENTINEL_BASE + index)
+            else:
+                sentinels[name] = f"\x00prepared:{name}"
+        return sentinels
 
     def _compile(self, alias: str) -> _Compiled:
         sentinels = self._sentinels()
@@ -76,7 +92,9 @@ class PreparedQuery(Generic[M]):
         params = list(params)
         slots: dict[str, int] = {}
         for name, sentinel in sentinels.items():
-            positions = [i for i, value in enumerate(params) if value == sentinel]
+            # A UUID is a parameter as the backend stores it: itself, or 32 hex digits.
+            forms = (sentinel, sentinel.hex) if isinstance(sentinel, UUID) else (sentinel,)
+            positions = [i for i, value in enumerate(params) if value in forms]
             if len(positions) != 1:
                 raise ValueError(f"{name!r} must appear once in the query's parameters")
             slots[name] = positions[0]
@@ -84,7 +102,7 @@ class PreparedQuery(Generic[M]):
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
         return _Compiled(
-            sql=sql,
+            sql=self._rewrite(sql) if self._rewrite else sql,
             params=params,
             slots=slots,
             compiler=compiler,
@@ -97,7 +115,7 @@ class PreparedQuery(Generic[M]):
             populators=get_related_populators(klass_info, select, alias),  # type: ignore[call-arg]
         )
 
-    def all(self, **values: int | str) -> list[M]:
+    def all(self, **values: int | str | UUID) -> list[M]:
         alias = router.db_for_read(self._model_hint())
         compiled = self._compiled.get(alias)
         if compiled is None:
@@ -105,8 +123,9 @@ class PreparedQuery(Generic[M]):
                 compiled = self._compiled.get(alias) or self._compile(alias)
                 self._compiled[alias] = compiled
         params = list(compiled.params)
+        native_uuid = connections[alias].features.has_native_uuid_field
         for name, index in compiled.slots.items():
-            params[index] = self._types[name](values[name])
+            params[index] = _parameter(self._types[name], values[name], native_uuid)
         with connections[alias].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows: Any = cursor.fetchall()
@@ -122,7 +141,7 @@ class PreparedQuery(Generic[M]):
             objects.append(obj)  # type: ignore[arg-type]
         return objects
 
-    def first(self, **values: int | str) -> M | None:
+    def first(self, **values: int | str | UUID) -> M | None:
         found = self.all(**values)
         return found[0] if found else None
 
@@ -132,3 +151,10 @@ class PreparedQuery(Generic[M]):
             model = self._build(**self._sentinels()).model
             self._model = model
         return model
+
+
+def _parameter(kind: ValueType, value: int | str | UUID, native_uuid: bool) -> Any:
+    if kind is UUID:
+        uuid = value if isinstance(value, UUID) else UUID(str(value))
+        return uuid if native_uuid else uuid.hex  # as Django's UUIDField stores it
+    return kind(value)  # type: ignore[arg-type]

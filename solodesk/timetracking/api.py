@@ -22,7 +22,13 @@ from pydantic import (
 from pydantic_core import to_json
 
 from solodesk.accounts.models import Workspace
-from solodesk.core.api import IsoDatetime, omittable, referenced
+from solodesk.core.api import (
+    CappedCountOut,
+    CappedLimitOffsetPagination,
+    IsoDatetime,
+    omittable,
+    referenced,
+)
 from solodesk.projects.models import Project
 from solodesk.projects.selectors import project_get
 from solodesk.timetracking.models import MAX_ENTRY_DURATION, RunningTimer, TimeEntry
@@ -303,9 +309,8 @@ class TimeEntryListIn(TimeEntryFilterIn):
 
 # The list's body, as ninja's `@paginate` documents it (same name, same schema). (A comment,
 # not a docstring: a docstring would become the schema's description in the API docs.)
-class PagedTimeEntryListItemOut(Schema):
+class PagedTimeEntryListItemOut(CappedCountOut):
     items: list[TimeEntryListItemOut]
-    count: int
 
 
 @entries_router.get("", response=PagedTimeEntryListItemOut, url_name="time_entry_list")
@@ -317,11 +322,13 @@ def list_time_entries(request: HttpRequest, query: Query[TimeEntryListIn]) -> Ht
     rows = time_entry_list_rows(workspace=request.workspace, filters=query.to_filters())  # type: ignore[attr-defined]
     items = rows.json_items(slice(query.offset, query.offset + query.limit))
     if len(items) < query.limit and (items or query.offset == 0):
-        count = query.offset + len(items)  # the last page: no COUNT needed
+        # The last page: no COUNT needed.
+        counted = {"count": query.offset + len(items), "count_is_capped": False}
     else:
-        count = rows.count()
+        # A COUNT that stops 1,000 rows past the offset, as the other long lists'.
+        counted = CappedLimitOffsetPagination.capped_count(rows.count_up_to, offset=query.offset)
     return HttpResponse(
-        to_json({"items": items, "count": count}),
+        to_json({"items": items, **counted}),
         content_type="application/json; charset=utf-8",
     )
 
@@ -333,7 +340,9 @@ def create_time_entry(request: HttpRequest, payload: TimeEntryIn) -> HttpRespons
     entry = time_entry_create(
         workspace=workspace,
         user=request.user,  # type: ignore[arg-type]
-        project=_project_for_body(workspace, payload.project_id),
+        # Looked up by the service, with the workspace lock (one query for both): an
+        # unknown project is the same 400 as `_project_for_body`'s.
+        project=payload.project_id,
         started_at=started_at,
         ended_at=ended_at,
         description=payload.description,
@@ -399,7 +408,7 @@ def update_time_entry(request: HttpRequest, entry_id: UUID, payload: TimeEntryPa
     entry = time_entry_get(workspace=workspace, public_id=entry_id)
     fields: dict[str, Any] = payload.dict(exclude_unset=True)
     if "project_id" in fields:
-        fields["project"] = _project_for_body(workspace, fields.pop("project_id"))
+        fields["project"] = fields.pop("project_id")  # looked up by the service, locked
     if "billable" in fields:
         fields["is_billable"] = fields.pop("billable")
     return time_entry_update(entry=entry, **fields)

@@ -6,13 +6,16 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from solodesk.accounts.models import User, Workspace
 from solodesk.core.exceptions import ApplicationError
 from solodesk.core.models import Job
+from solodesk.core.prepared import PreparedQuery
 from solodesk.core.services import job_create
 from solodesk.projects.models import Project
 from solodesk.timetracking.models import (
@@ -127,7 +130,9 @@ def _time_zones_locked(
     commit (and counts its entry from the table): never lost, never counted twice. The zone
     comes from the locked row, the latest committed one, not from the caller's copy of the
     workspace, which may predate a change. On SQLite every transaction is BEGIN IMMEDIATE,
-    which already serializes writers, so the row is only read."""
+    which already serializes writers, so the row is only read. (A create, a change of
+    project and a timer's stop take the same lock in the query that reads their project
+    or timer: `_project_locked`, `_locked_timer`.)"""
     ids = sorted(set(workspace_ids))
     if not ids:
         return {}
@@ -144,11 +149,31 @@ def _time_zones_locked(
         return {int(workspace_id): str(zone) for workspace_id, zone in cursor.fetchall()}
 
 
+def _share_the_workspace(sql: str) -> str:
+    """The SQL of a `select_for_update(of=(…, "workspace"))` query with the workspace's row
+    locked FOR SHARE instead (`FOR UPDATE OF t FOR SHARE OF accounts_workspace`). Django's
+    select_for_update has FOR UPDATE and FOR NO KEY UPDATE only, and entry writes must
+    share their workspace's row (decision 0007): many writers of a workspace hold it at
+    once, only a recount's FOR NO KEY UPDATE waits for them. Applied once, to the SQL a
+    `PreparedQuery` compiled. On SQLite, which has no row locks, Django leaves the clause
+    out and there is nothing to change."""
+    workspace = connection.ops.quote_name(Workspace._meta.db_table)
+    head, clause, names = sql.rpartition(" FOR UPDATE OF ")
+    if not clause:
+        return sql
+    of = names.split(", ")
+    if workspace not in of:
+        raise ValueError(f"No FOR UPDATE OF {workspace} to share in: {sql}")
+    update = ", ".join(name for name in of if name != workspace)
+    return head + (f" FOR UPDATE OF {update}" if update else "") + f" FOR SHARE OF {workspace}"
+
+
 def time_entry_days_apply(
     *,
     tzinfo: dt.tzinfo | None = None,
     added: Iterable[TimeEntry | EntryShare] = (),
     removed: Iterable[TimeEntry | EntryShare] = (),
+    locked: Workspace | None = None,
 ) -> None:
     """Add the `added` entries to their days' totals and take the `removed` ones off, in ONE
     INSERT … ON CONFLICT DO UPDATE that adds the differences (so concurrent writers to the
@@ -157,12 +182,18 @@ def time_entry_days_apply(
     Call it in the transaction that writes the entries. The day is the local day of the
     start in the workspace's time zone as read under the workspace lock
     (`_time_zones_locked`), one query; `tzinfo`, the caller's copy, is not trusted: a
-    time-zone change may have committed since the caller loaded the workspace."""
+    time-zone change may have committed since the caller loaded the workspace. `locked`
+    is a workspace row this transaction already read under that lock (with the project,
+    `_project_locked`, or the timer, `_locked_timer`): its zone is used, no query."""
     added_shares = [i if isinstance(i, EntryShare) else EntryShare.of(i) for i in added]
     removed_shares = [i if isinstance(i, EntryShare) else EntryShare.of(i) for i in removed]
     if Counter(added_shares) == Counter(removed_shares):
         return  # no time moved (a new description, tags): no totals change in any zone
-    zones = _time_zones_locked(share.workspace_id for share in added_shares + removed_shares)
+    workspace_ids = {share.workspace_id for share in added_shares + removed_shares}
+    if locked is not None and workspace_ids == {locked.pk}:
+        zones = {locked.pk: locked.time_zone}
+    else:
+        zones = _time_zones_locked(workspace_ids)
     tzinfos = {workspace_id: zoneinfo.ZoneInfo(zone) for workspace_id, zone in zones.items()}
     deltas: DayDeltas = {}
     months: MonthDeltas = {}
@@ -271,6 +302,48 @@ def _rebuild_in_sql(workspace: Workspace) -> int:
         return int(cursor.fetchone()[0])
 
 
+def _project_with_workspace_shared(**lookup: Any) -> QuerySet[Project]:
+    return (
+        Project.objects.select_related("client", "workspace")
+        .filter(**lookup)
+        .select_for_update(of=("workspace",))[:1]
+    )
+
+
+# Compiled once per process: building and compiling this three-table, locking query cost
+# more CPU (~3.5 ms) than the zone's own query it replaces.
+_PROJECT_BY_PK: PreparedQuery[Project] = PreparedQuery(
+    lambda workspace_id, pk: _project_with_workspace_shared(workspace_id=workspace_id, pk=pk),
+    "workspace_id",
+    "pk",
+    rewrite=_share_the_workspace,
+)
+_PROJECT_BY_PUBLIC_ID: PreparedQuery[Project] = PreparedQuery(
+    lambda workspace_id, public_id: _project_with_workspace_shared(
+        workspace_id=workspace_id, public_id=public_id
+    ),
+    "workspace_id",
+    public_id=UUID,
+    rewrite=_share_the_workspace,
+)
+
+
+def _project_locked(*, workspace: Workspace, project: Project | UUID) -> Project:
+    """The project an entry is written on (an instance, or the public id an API body
+    names), looked up in `workspace` with its client and its workspace row, which the same
+    query reads FOR SHARE: the lock that orders entry writes against a recount (decision
+    0007), taken before the entry is written, so `project.workspace.time_zone` is the zone
+    the totals count in (`time_entry_days_apply(locked=...)`) and no second query reads
+    it. The same error whether the project does not exist or is another workspace's."""
+    if isinstance(project, Project):
+        found = _PROJECT_BY_PK.first(workspace_id=workspace.pk, pk=project.pk)
+    else:
+        found = _PROJECT_BY_PUBLIC_ID.first(workspace_id=workspace.pk, public_id=project)
+    if found is None:
+        raise ApplicationError.for_field("project_id", "Project not found.")
+    return found
+
+
 def _check_project(*, workspace: Workspace, project: Project) -> None:
     if project.workspace_id != workspace.pk:
         # Same words as for a project that does not exist: no hint that it exists elsewhere.
@@ -328,14 +401,16 @@ def time_entry_create(
     *,
     workspace: Workspace,
     user: User,
-    project: Project,
+    project: Project | UUID,
     started_at: dt.datetime,
     ended_at: dt.datetime,
     description: str = "",
     is_billable: bool | None = None,
     tags: Iterable[str] = (),
 ) -> TimeEntry:
-    _check_project(workspace=workspace, project=project)
+    """`project` is an instance, or the public id the API's body gives: either way it is
+    looked up again, with the workspace lock (`_project_locked`)."""
+    project = _project_locked(workspace=workspace, project=project)
     duration = _check_times(started_at, ended_at)
     entry = TimeEntry.objects.create(
         workspace=workspace,
@@ -347,7 +422,7 @@ def time_entry_create(
         description=description.strip()[:500],
         is_billable=project.is_billable if is_billable is None else is_billable,
     )
-    time_entry_days_apply(tzinfo=workspace.tzinfo, added=[entry])
+    time_entry_days_apply(added=[entry], locked=project.workspace)
     tag_rows = tags_get_or_create(workspace=workspace, names=tags)
     if tag_rows:
         entry.tags.set(tag_rows)
@@ -359,6 +434,9 @@ ENTRY_FIELDS = ("project", "started_at", "ended_at", "description", "is_billable
 
 @transaction.atomic
 def time_entry_update(*, entry: TimeEntry, **fields: Any) -> TimeEntry:
+    """`project`, when given, is an instance or a public id (the API's body). Another
+    project moves the entry's time (the monthly totals are per project), so it is looked
+    up with the workspace lock (`_project_locked`); the same one only checked."""
     unknown = set(fields) - set(ENTRY_FIELDS)
     if unknown:
         raise ApplicationError(f"Unknown time entry fields: {', '.join(sorted(unknown))}")
@@ -366,9 +444,14 @@ def time_entry_update(*, entry: TimeEntry, **fields: Any) -> TimeEntry:
         raise ApplicationError("This entry is on an invoice and can no longer be changed.")
     workspace = entry.workspace
     before = EntryShare.of(entry)
-    if "project" in fields:
-        _check_project(workspace=workspace, project=fields["project"])
-        entry.project = fields["project"]
+    locked = None
+    project = fields.get("project")
+    if isinstance(project, Project) and project.pk == entry.project_id:
+        _check_project(workspace=workspace, project=project)
+        entry.project = project
+    elif project is not None:
+        entry.project = _project_locked(workspace=workspace, project=project)
+        locked = entry.project.workspace
     entry.started_at = fields.get("started_at", entry.started_at)
     entry.ended_at = fields.get("ended_at", entry.ended_at)
     entry.duration_seconds = _check_times(entry.started_at, entry.ended_at)
@@ -377,7 +460,7 @@ def time_entry_update(*, entry: TimeEntry, **fields: Any) -> TimeEntry:
     if "is_billable" in fields:
         entry.is_billable = bool(fields["is_billable"])
     entry.save()
-    time_entry_days_apply(tzinfo=workspace.tzinfo, added=[entry], removed=[before])
+    time_entry_days_apply(added=[entry], removed=[before], locked=locked)
     if "tags" in fields:
         entry.tags.set(tags_get_or_create(workspace=workspace, names=fields["tags"] or []))
     return entry
@@ -395,11 +478,28 @@ def time_entry_delete(*, entry: TimeEntry) -> None:
 # --- The running timer ------------------------------------------------------------------
 
 
-def _locked_timer(user: User) -> RunningTimer | None:
+_TIMER_WITH_WORKSPACE_SHARED: PreparedQuery[RunningTimer] = PreparedQuery(
+    lambda user_id: (
+        RunningTimer.objects.select_related("project", "workspace")
+        .filter(user_id=user_id)
+        .select_for_update(of=("self", "workspace"))
+        .order_by("pk")[:1]
+    ),
+    "user_id",
+    rewrite=_share_the_workspace,
+)
+
+
+def _locked_timer(user: User, *, share_workspace: bool = False) -> RunningTimer | None:
+    """The user's timer, its row locked FOR UPDATE. Not the shared project and workspace
+    rows: with select_related, FOR UPDATE would lock them too, and two members stopping
+    timers on the same project deadlocked (found by bench/http_load.py at 8 clients).
+    With `share_workspace` (a stop, which writes an entry), the workspace row is read
+    FOR SHARE in the same query: the lock entry writes take against a recount
+    (decision 0007), so `timer.workspace.time_zone` is the zone to count in."""
+    if share_workspace:
+        return _TIMER_WITH_WORKSPACE_SHARED.first(user_id=user.pk)
     return (
-        # Lock the timer row only: with select_related, FOR UPDATE would also lock the
-        # shared project and workspace rows, and two members stopping timers on the same
-        # project deadlocked (found by bench/http_load.py at 8 clients).
         RunningTimer.objects.select_for_update(of=("self",))
         .select_related("project", "workspace")
         .filter(user=user)
@@ -407,7 +507,9 @@ def _locked_timer(user: User) -> RunningTimer | None:
     )
 
 
-def _entry_from_timer(timer: RunningTimer, ended_at: dt.datetime) -> TimeEntry:
+def _entry_from_timer(
+    timer: RunningTimer, ended_at: dt.datetime, *, locked: Workspace | None = None
+) -> TimeEntry:
     if ended_at < timer.started_at:
         raise ApplicationError.for_field("ended_at", "The timer cannot stop before it started.")
     if ended_at - timer.started_at > MAX_ENTRY_DURATION:
@@ -425,7 +527,7 @@ def _entry_from_timer(timer: RunningTimer, ended_at: dt.datetime) -> TimeEntry:
         description=timer.description,
         is_billable=timer.project.is_billable,
     )
-    time_entry_days_apply(tzinfo=timer.workspace.tzinfo, added=[entry])
+    time_entry_days_apply(added=[entry], locked=locked)
     return entry
 
 
@@ -473,11 +575,11 @@ def timer_start(
 
 @transaction.atomic
 def timer_stop(*, user: User, ended_at: dt.datetime | None = None) -> TimeEntry:
-    timer = _locked_timer(user)
+    timer = _locked_timer(user, share_workspace=True)
     if timer is None:
         raise ApplicationError("No timer is running.")
     timer.user = user
-    entry = _entry_from_timer(timer, ended_at or timezone.now())
+    entry = _entry_from_timer(timer, ended_at or timezone.now(), locked=timer.workspace)
     timer.delete()
     webhook_event_record_timer_stopped(entry=entry)
     return entry

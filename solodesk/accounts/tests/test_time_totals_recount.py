@@ -19,7 +19,7 @@ from solodesk.accounts.tasks import time_totals_recount_task
 from solodesk.core.models import Job
 from solodesk.tests.factories import ProjectFactory
 from solodesk.timetracking import services as timetracking
-from solodesk.timetracking.models import TimeEntry, TimeEntryDay, TimeEntryMonth
+from solodesk.timetracking.models import RunningTimer, TimeEntry, TimeEntryDay, TimeEntryMonth
 from solodesk.timetracking.services import (
     time_entry_create,
     time_entry_delete,
@@ -282,19 +282,35 @@ def _in_thread(function, errors: list[BaseException]) -> threading.Thread:
 
 
 def _pause_after_the_lock(monkeypatch, *, pause_recount: bool):
-    """Hold the first caller that takes the workspace lock (the recount, or an entry write)
-    just after it got the lock, until the test lets it go."""
+    """Hold the first caller that takes the workspace lock just after it got the lock,
+    until the test lets it go: the recount (`_time_zones_locked` FOR NO KEY UPDATE), or an
+    entry write, which takes it FOR SHARE with its project's lookup (`_project_locked`)."""
     locked, release = threading.Event(), threading.Event()
-    original = timetracking._time_zones_locked
 
-    def paused(workspace_ids, *, for_rebuild: bool = False):
-        zones = original(workspace_ids, for_rebuild=for_rebuild)
-        if for_rebuild == pause_recount and not locked.is_set():
+    def pause() -> None:
+        if not locked.is_set():
             locked.set()
             assert release.wait(20)
-        return zones
 
-    monkeypatch.setattr(timetracking, "_time_zones_locked", paused)
+    if pause_recount:
+        original = timetracking._time_zones_locked
+
+        def paused(workspace_ids, *, for_rebuild: bool = False):
+            zones = original(workspace_ids, for_rebuild=for_rebuild)
+            if for_rebuild:
+                pause()
+            return zones
+
+        monkeypatch.setattr(timetracking, "_time_zones_locked", paused)
+    else:
+        original_project = timetracking._project_locked
+
+        def paused_project(**kwargs):
+            project = original_project(**kwargs)
+            pause()
+            return project
+
+        monkeypatch.setattr(timetracking, "_project_locked", paused_project)
     return locked, release
 
 
@@ -337,7 +353,7 @@ def test_a_recount_started_during_an_entry_write_waits_for_it_and_counts_it(
     errors: list[BaseException] = []
 
     writer = _in_thread(lambda: create(workspace, owner.user, project, LATE), errors)
-    assert locked.wait(20)  # the entry is inserted, its totals not yet upserted
+    assert locked.wait(20)  # the workspace is locked with the project, the entry not written
     recount = _in_thread(lambda: time_totals_recount_task(job.pk), errors)
     time.sleep(0.5)
     assert recount.is_alive()  # waiting for the write's transaction
@@ -349,6 +365,63 @@ def test_a_recount_started_during_an_entry_write_waits_for_it_and_counts_it(
     assert Job.objects.get(pk=job.pk).status == Job.Status.SUCCEEDED
     assert stored(workspace.pk) == expected(workspace.pk)
     assert stored(workspace.pk)[0] == {(owner.user.pk, dt.date(2026, 4, 1)): (1, 3600, 3600)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_timer_stopped_while_the_recount_runs_waits_for_it_and_is_counted(
+    owner, project, monkeypatch, broker
+):
+    # The stop takes the workspace lock with its timer (`_locked_timer`), not in a query
+    # of its own: it must still wait for the recount.
+    workspace = owner.workspace
+    timetracking.timer_start(workspace=workspace, user=owner.user, project=project)
+    RunningTimer.objects.filter(user=owner.user).update(started_at=LATE)
+    workspace_update(workspace=workspace, user=owner.user, time_zone="Asia/Tokyo")
+    (job,) = recount_jobs(workspace)
+    locked, release = _pause_after_the_lock(monkeypatch, pause_recount=True)
+    errors: list[BaseException] = []
+
+    recount = _in_thread(lambda: time_totals_recount_task(job.pk), errors)
+    assert locked.wait(20)
+    stopper = _in_thread(
+        lambda: timetracking.timer_stop(user=owner.user, ended_at=LATE + dt.timedelta(hours=1)),
+        errors,
+    )
+    time.sleep(0.5)
+    assert stopper.is_alive()  # waiting for the recount's transaction
+    release.set()
+    recount.join(30)
+    stopper.join(30)
+
+    assert errors == []
+    assert stored(workspace.pk) == expected(workspace.pk)
+    assert stored(workspace.pk)[0] == {(owner.user.pk, dt.date(2026, 4, 1)): (1, 3600, 3600)}
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite serializes every writer (BEGIN IMMEDIATE)"
+)
+@pytest.mark.django_db(transaction=True)
+def test_entry_writers_of_a_workspace_share_its_lock(owner, member, project, monkeypatch):
+    # FOR SHARE, not FOR UPDATE: a write holding the workspace row does not hold up another
+    # write of the same workspace, only a recount.
+    workspace = owner.workspace
+    locked, release = _pause_after_the_lock(monkeypatch, pause_recount=False)
+    errors: list[BaseException] = []
+
+    first = _in_thread(lambda: create(workspace, owner.user, project, LATE), errors)
+    assert locked.wait(20)  # the first writer holds the workspace row
+    second = _in_thread(
+        lambda: create(workspace, member.user, project, LATE + dt.timedelta(hours=2)), errors
+    )
+    second.join(10)
+    assert not second.is_alive()  # done while the first still holds its lock
+    release.set()
+    first.join(30)
+
+    assert errors == []
+    assert TimeEntry.objects.filter(workspace=workspace).count() == 2
+    assert stored(workspace.pk) == expected(workspace.pk)
 
 
 # --- the settings page --------------------------------------------------------------------

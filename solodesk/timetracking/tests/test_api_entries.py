@@ -8,6 +8,7 @@ from django.test import Client as DjangoClient
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from solodesk.core.api import CappedLimitOffsetPagination
 from solodesk.core.models import Job
 from solodesk.projects.models import Project
 from solodesk.tests.factories import ProjectFactory, TagFactory, TimeEntryFactory
@@ -76,7 +77,11 @@ def test_list_returns_the_workspaces_entries_newest_first(owner, stranger, proje
     response = owner.api().get(URL)
 
     assert response.status_code == 200
-    assert response.json() == {"items": [as_json(newer), as_json(older)], "count": 2}
+    assert response.json() == {
+        "items": [as_json(newer), as_json(older)],
+        "count": 2,
+        "count_is_capped": False,
+    }
     assert response.json()["items"][1]["tags"] == ["call", "design"]
     assert response.json()["items"][1]["user_email"] == owner.user.email
 
@@ -183,7 +188,8 @@ def test_list_costs_four_queries_whatever_the_number_of_entries(
     # 2. the page of entries joined with project, client and user (plain rows), on
     #    PostgreSQL with their tag names (an array subquery)
     # 3. SQLite only: the tag names of those entries
-    # 4. COUNT of the filtered entries (the page is full: more may follow)
+    # 4. COUNT of the filtered entries, stopping 1,000 rows past the offset (the page is
+    #    full: more may follow)
     with django_assert_num_queries(3 if connection.vendor == "postgresql" else 4):
         response = api.get(URL, {"limit": 3})
 
@@ -216,9 +222,32 @@ def test_list_counts_the_entries_past_the_end_and_on_a_full_page(owner, project)
     full_page = api.get(URL, {"limit": 2, "offset": 2}).json()
     exactly_all = api.get(URL, {"limit": 4}).json()
 
-    assert past_the_end == {"items": [], "count": 4}
+    assert past_the_end == {"items": [], "count": 4, "count_is_capped": False}
     assert (len(full_page["items"]), full_page["count"]) == (2, 4)
     assert (len(exactly_all["items"]), exactly_all["count"]) == (4, 4)
+
+
+def test_list_counts_at_most_the_cap_past_the_offset(owner, project, monkeypatch):
+    monkeypatch.setattr(CappedLimitOffsetPagination, "count_cap", 3)
+    for row in range(9):
+        make_entry(owner, project, hours_after_start=row)
+    api = owner.api()
+
+    first = api.get(URL, {"limit": 2}).json()
+    later = api.get(URL, {"limit": 2, "offset": 4}).json()
+    near_the_end = api.get(URL, {"limit": 2, "offset": 6}).json()
+    exactly_the_cap = api.get(URL, {"limit": 2, "offset": 5}).json()
+    last = api.get(URL, {"limit": 2, "offset": 8}).json()
+
+    # More than 3 rows past offset 0: a lower bound, and the list says so.
+    assert (first["count"], first["count_is_capped"], len(first["items"])) == (3, True, 2)
+    assert (later["count"], later["count_is_capped"]) == (7, True)
+    # From offset 6, 3 rows remain: counted exactly.
+    assert (near_the_end["count"], near_the_end["count_is_capped"]) == (9, False)
+    # 4 rows past offset 5: one more than the cap.
+    assert (exactly_the_cap["count"], exactly_the_cap["count_is_capped"]) == (8, True)
+    # A short page is the last one: its count is exact without a COUNT.
+    assert (last["count"], last["count_is_capped"], len(last["items"])) == (9, False, 1)
 
 
 def test_list_items_are_the_details_json(owner, project):
@@ -249,7 +278,11 @@ def test_list_items_are_the_details_json(owner, project):
     details = [api.get(detail_url(entry)).json() for entry in (whole_second, plain)]
     assert items == details
     # A later page is read another way (its ids first): the same JSON.
-    assert api.get(URL, {"offset": 1}).json() == {"items": details[1:], "count": 2}
+    assert api.get(URL, {"offset": 1}).json() == {
+        "items": details[1:],
+        "count": 2,
+        "count_is_capped": False,
+    }
     assert items[0]["created_at"] == "2026-03-01T08:00:00.120000+00:00"
     assert items[0]["updated_at"] == "2026-03-01T08:00:00+00:00"
     assert items[1]["started_at"] == "2026-03-02T09:00:00.000005+00:00"
@@ -331,6 +364,32 @@ def test_create_without_tags_answers_without_reading_tags_back(owner, project):
     assert body == as_json(TimeEntry.objects.get())
     assert (body["started_at"], body["tags"]) == ("2026-03-02T09:00:00.250000+00:00", [])
     assert not [q["sql"] for q in queries.captured_queries if "timetracking_tag" in q["sql"]]
+
+
+@pytest.mark.parametrize("rows", [3, 50])
+def test_create_costs_seven_queries_whatever_the_number_of_entries(
+    owner, project, rows, django_assert_num_queries
+):
+    for row in range(rows):
+        make_entry(owner, project, hours_after_start=row)
+    api = owner.api()
+    payload = {
+        "project_id": str(project.public_id),
+        "started_at": "2026-03-09T10:00:00+01:00",
+        "ended_at": "2026-03-09T11:00:00+01:00",
+    }
+
+    # 1. API token joined with its workspace and user
+    # 2. SAVEPOINT (the service's transaction, inside the test's)
+    # 3. the project with its client and its workspace, the workspace row FOR SHARE
+    #    (decision 0007: the lock that orders entry writes against a recount)
+    # 4. INSERT the entry; 5. upsert the day's totals; 6. upsert the month's totals
+    # 7. RELEASE SAVEPOINT
+    with django_assert_num_queries(7):
+        response = api.post(URL, payload, content_type="application/json")
+
+    assert response.status_code == 201
+    assert TimeEntry.objects.count() == rows + 1
 
 
 def test_create_from_a_date_and_a_duration_starts_at_nine_local_time(owner, project):
