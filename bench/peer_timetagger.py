@@ -341,9 +341,17 @@ class SolodeskSide(Side):
                 return received
 
     async def count_all(self, http: Any) -> int:
-        response = await http.get("/api/v1/time-entries?limit=1")
-        response.raise_for_status()
-        return int(response.json()["count"])
+        """Every record, counted page by page (the list's `count` stops 1,000 rows past
+        the offset: `count_is_capped`)."""
+        stored, offset = 0, 0
+        while True:
+            response = await http.get(f"/api/v1/time-entries?limit={PAGE_LIMIT}&offset={offset}")
+            response.raise_for_status()
+            items = response.json()["items"]
+            stored += len(items)
+            offset += PAGE_LIMIT
+            if len(items) < PAGE_LIMIT:
+                return stored
 
 
 async def month_load(side: Side, *, concurrency: int, months: int, warmup: int) -> dict[str, Any]:

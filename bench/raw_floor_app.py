@@ -1,7 +1,7 @@
 """The floor: `GET /api/v1/time-entries` as a minimal WSGI app on psycopg, without Django.
 
 It answers the same JSON as Solodesk's time-entry list endpoint (solodesk/timetracking/
-api.py: `{"items": [...], "count": N}`, each item as `TimeEntryOut`, newest first, tags by
+api.py: `{"items": [...], "count": N, "count_is_capped": false}`, each item as `TimeEntryOut`, newest first, tags by
 name, times in UTC with "+00:00") for the query parameters the benchmark sends
 (`date_from`, `date_to`, `limit`, `offset`; dates are whole days in the workspace's time
 zone, both ends included), after checking the `Authorization: Bearer` token against the
@@ -9,9 +9,10 @@ same table and conditions as the API (`api_token_authenticate`: the SHA-256 dige
 revoked, active user, still a member of the workspace) in one query. Everything else is
 a 404; a bad token a 401.
 
-Three queries per request: the token (with the workspace's time zone), the COUNT, and
-one page of entries joined with project, client and user, their tag names aggregated in a
-subquery. One persistent connection per thread, with psycopg's defaults (server-side
+Three queries per request: the token (with the workspace's time zone), one page of
+entries joined with project, client and user, their tag names aggregated in a subquery,
+and a COUNT that stops 1,000 rows past the offset, as the API's (none on a page shorter
+than `limit`: its length gives the count). One persistent connection per thread, with psycopg's defaults (server-side
 binding, statements prepared after 5 executions): the best plain Python can do.
 
 Run by bench/raw_floor.py under gunicorn with the same settings as `solodesk web`:
@@ -48,9 +49,13 @@ LIMIT 1
 """
 
 COUNT_SQL = """
-SELECT count(*) FROM timetracking_timeentry
-WHERE workspace_id = %s AND started_at >= %s AND started_at < %s
+SELECT count(*) FROM (
+    SELECT 1 FROM timetracking_timeentry
+    WHERE workspace_id = %s AND started_at >= %s AND started_at < %s
+    LIMIT %s
+) AS counted
 """
+COUNT_CAP = 1000  # core.api.CappedLimitOffsetPagination.count_cap
 
 PAGE_SQL = """
 SELECT e.public_id, p.public_id, p.name, c.public_id, c.name, u.email,
@@ -126,8 +131,13 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
     zone = zoneinfo.ZoneInfo(time_zone)
     start = dt.datetime.combine(date_from, dt.time.min, zone)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, zone)
-    count = connection.execute(COUNT_SQL, (workspace_id, start, end)).fetchone()[0]  # type: ignore[index]
     rows = connection.execute(PAGE_SQL, (workspace_id, start, end, limit, offset)).fetchall()
+    if len(rows) < limit and (rows or offset == 0):
+        count, capped = offset + len(rows), False
+    else:
+        stop = offset + COUNT_CAP + 1
+        counted = connection.execute(COUNT_SQL, (workspace_id, start, end, stop)).fetchone()[0]  # type: ignore[index]
+        count, capped = (stop - 1, True) if counted >= stop else (counted, False)
     items = [
         {
             "id": str(entry_id),
@@ -164,4 +174,5 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
             tags,
         ) in rows
     ]
-    return _respond(start_response, "200 OK", {"items": items, "count": count})
+    body = {"items": items, "count": count, "count_is_capped": capped}
+    return _respond(start_response, "200 OK", body)
