@@ -104,7 +104,7 @@ class TimeEntryFactory(factory.django.DjangoModelFactory):
         from solodesk.timetracking.services import time_entry_days_apply
 
         entry = super()._create(model_class, *args, **kwargs)
-        time_entry_days_apply(tzinfo=entry.workspace.tzinfo, added=[entry])
+        time_entry_days_apply(added=[entry])
         return entry
 
 

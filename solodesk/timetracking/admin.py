@@ -37,7 +37,7 @@ class TimeEntryAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj) -> None:
         with transaction.atomic():
             super().delete_model(request, obj)
-            time_entry_days_apply(tzinfo=obj.workspace.tzinfo, removed=[obj])
+            time_entry_days_apply(removed=[obj])
 
     def delete_queryset(self, request, queryset) -> None:
         with transaction.atomic():
@@ -47,7 +47,7 @@ class TimeEntryAdmin(admin.ModelAdmin):
             super().delete_queryset(request, queryset)
             # One upsert per workspace (its time zone), not one per entry.
             for entries in by_workspace.values():
-                time_entry_days_apply(tzinfo=entries[0].workspace.tzinfo, removed=entries)
+                time_entry_days_apply(removed=entries)
 
 
 @admin.register(RunningTimer)

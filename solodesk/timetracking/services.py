@@ -170,7 +170,6 @@ def _share_the_workspace(sql: str) -> str:
 
 def time_entry_days_apply(
     *,
-    tzinfo: dt.tzinfo | None = None,
     added: Iterable[TimeEntry | EntryShare] = (),
     removed: Iterable[TimeEntry | EntryShare] = (),
     locked: Workspace | None = None,
@@ -181,8 +180,8 @@ def time_entry_days_apply(
     (`TimeEntryMonth`, decision 0005), a second upsert when the change moves any time.
     Call it in the transaction that writes the entries. The day is the local day of the
     start in the workspace's time zone as read under the workspace lock
-    (`_time_zones_locked`), one query; `tzinfo`, the caller's copy, is not trusted: a
-    time-zone change may have committed since the caller loaded the workspace. `locked`
+    (`_time_zones_locked`), one query, never the caller's copy of the workspace: a
+    time-zone change may have committed since the caller loaded it. `locked`
     is a workspace row this transaction already read under that lock (with the project,
     `_project_locked`, or the timer, `_locked_timer`): its zone is used, no query."""
     added_shares = [i if isinstance(i, EntryShare) else EntryShare.of(i) for i in added]
@@ -472,7 +471,7 @@ def time_entry_delete(*, entry: TimeEntry) -> None:
         raise ApplicationError("This entry is on an invoice and cannot be deleted.")
     share = EntryShare.of(entry)
     entry.delete()
-    time_entry_days_apply(tzinfo=entry.workspace.tzinfo, removed=[share])
+    time_entry_days_apply(removed=[share])
 
 
 # --- The running timer ------------------------------------------------------------------
