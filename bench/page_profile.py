@@ -12,8 +12,9 @@ is requested `--warmup` times, then `--requests` times with every query timed by
 execute wrapper: wall and CPU (`time.thread_time`, this process only: PostgreSQL's own
 work is not in it) p50, the number of queries and the slowest ones. Then, with
 `--explain N`, EXPLAIN (ANALYZE, BUFFERS) of the N slowest queries of one more request
-(PostgreSQL), and a cProfile of 10 requests, sorted by cumulative time. Nothing is written;
-the database is only read (a page that records something, such as the dashboard's prompt
+(PostgreSQL), and a cProfile of 10 requests, sorted by cumulative time. Nothing is written
+(`--token` makes one API token for the user, to request API paths as a client would); the
+database is only read (a page that records something, such as the dashboard's prompt
 "shown" events, records it as for any visit).
 """
 
@@ -49,6 +50,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", nargs="?", default="/", help="the page, e.g. / or /invoices/")
     parser.add_argument("--email", default=EMAIL, help="the user to log in as")
+    parser.add_argument(
+        "--token",
+        action="store_true",
+        help="send an API token of the user instead of a session (makes one token row)",
+    )
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--slowest", type=int, default=8, help="queries listed per request")
@@ -63,8 +69,17 @@ def main() -> None:
     from django.test import Client
 
     settings.ALLOWED_HOSTS = ["*"]
-    client = Client()
-    client.force_login(get_user_model().objects.get(email=args.email))
+    user = get_user_model().objects.get(email=args.email)
+    if args.token:  # as an API client (bench/http_load.py's "token" endpoints)
+        from solodesk.accounts.models import Membership
+        from solodesk.accounts.services import api_token_create
+
+        workspace = Membership.objects.get(user=user).workspace
+        _, token = api_token_create(workspace=workspace, user=user, name="page_profile")
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    else:
+        client = Client()
+        client.force_login(user)
 
     def get() -> None:
         response = client.get(args.path)

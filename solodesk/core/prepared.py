@@ -11,10 +11,17 @@ the cost of one cursor call.
 Only for querysets whose SQL does not depend on the values (equality filters on columns,
 a fixed ORDER BY and LIMIT): the values are swapped into the parameters by position. The
 module's tests compare every use with the ORM's own result on both databases.
+
+`PreparedRows` does the same for `values_list` rows (and capped COUNTs) of a list whose SQL
+changes only with which filters are present: its caller keeps one per combination
+(the API's time-entry list: timetracking.selectors), and the page's LIMIT and OFFSET become
+parameters too. Its tests compare each combination with the ORM's rows and order.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -158,3 +165,127 @@ def _parameter(kind: ValueType, value: int | str | UUID, native_uuid: bool) -> A
         uuid = value if isinstance(value, UUID) else UUID(str(value))
         return uuid if native_uuid else uuid.hex  # as Django's UUIDField stores it
     return kind(value)  # type: ignore[arg-type]
+
+
+# --- Rows of a query compiled once per shape ----------------------------------------------
+# Values in no real query: a LIMIT and an OFFSET (found in the SQL's text, where Django
+# writes them), and times (found in the parameters, as the backend adapts them).
+SLICE_LIMIT_SENTINEL = 800_000_001
+SLICE_OFFSET_SENTINEL = 900_000_001
+_DATETIME_SENTINEL = dt.datetime(1901, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+_LITERALS = {"limit": f"LIMIT {SLICE_LIMIT_SENTINEL}", "offset": f"OFFSET {SLICE_OFFSET_SENTINEL}"}
+_PLACEHOLDER = re.compile(r"%%|%s")
+
+RowValueType = type[int] | type[UUID] | type[dt.datetime]
+
+
+def row_sentinels(**types: RowValueType) -> dict[str, Any]:
+    """A sentinel for each value of `PreparedRows.compile`'s queryset, by type."""
+    sentinels: dict[str, Any] = {}
+    for index, (name, kind) in enumerate(types.items()):
+        if kind is UUID:
+            sentinels[name] = UUID(int=_UUID_SENTINEL_BASE + index)
+        elif kind is dt.datetime:
+            sentinels[name] = _DATETIME_SENTINEL + dt.timedelta(microseconds=index + 1)
+        else:
+            sentinels[name] = _SENTINEL_BASE - index
+    return sentinels
+
+
+@dataclass(frozen=True)
+class PreparedRows:
+    """A `values_list` queryset (or its capped COUNT) compiled once, run with new values:
+    for a list whose SQL changes only with which filters are present (the API's time-entry
+    list keeps one per combination). Its rows are the queryset's: the backend's converters
+    applied, the columns in `values_list`'s order. The values are equality or range
+    filters (ints, UUIDs, aware datetimes, built with `row_sentinels`) and, by name,
+    `limit` and `offset`: the queryset is sliced with `SLICE_OFFSET_SENTINEL` and
+    `SLICE_LIMIT_SENTINEL`, and they become parameters of the SQL."""
+
+    alias: str
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[str, int, RowValueType], ...]  # value name, index in params, type
+    compiler: Any
+    converters: dict[int, Any]
+
+    @classmethod
+    def compile(
+        cls,
+        queryset: QuerySet[Any],
+        *,
+        alias: str,
+        sentinels: dict[str, Any],
+        count: bool = False,
+    ) -> PreparedRows:
+        connection = connections[alias]
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, compiled_params = compiler.as_sql()
+        params: list[Any] = list(compiled_params)
+        slots: list[tuple[str, int, RowValueType]] = []
+        for name, sentinel in sentinels.items():
+            kind = type(sentinel)
+            form = _adapt(kind, sentinel, connection)
+            positions = [i for i, value in enumerate(params) if value == form]
+            if len(positions) != 1:
+                raise ValueError(f"{name!r} must appear once in the query's parameters")
+            slots.append((name, positions[0], kind))
+        for name, literal in _LITERALS.items():
+            at = sql.find(literal)
+            if at < 0:
+                continue
+            if sql.find(literal, at + 1) >= 0:
+                raise ValueError(f"the {name} sentinel must appear once in the SQL")
+            index = _PLACEHOLDER.findall(sql[:at]).count("%s")
+            sql = f"{sql[:at]}{literal.split()[0]} %s{sql[at + len(literal) :]}"
+            params.insert(index, None)
+            slots = [(n, i + (i >= index), k) for n, i, k in slots]
+            slots.append((name, index, int))
+        if _PLACEHOLDER.findall(sql).count("%s") != len(params):
+            raise ValueError("the SQL's placeholders do not match its parameters")
+        if count:
+            sql = f"SELECT COUNT(*) FROM ({sql}) subquery"  # noqa: S608 (the ORM's SQL)
+            converters: dict[int, Any] = {}
+        else:
+            # As `SQLCompiler.results_iter` (Django 5.2 selects values_list's columns in
+            # its order: nothing to reorder).
+            selected = compiler.select[: compiler.col_count]
+            converters = compiler.get_converters([column for column, _, _ in selected])
+        return cls(
+            alias=alias,
+            sql=sql,
+            params=tuple(params),
+            slots=tuple(slots),
+            compiler=compiler,
+            converters=converters,
+        )
+
+    def _execute(self, cursor: Any, values: dict[str, Any]) -> None:
+        params = list(self.params)
+        connection = connections[self.alias]
+        for name, index, kind in self.slots:
+            params[index] = _adapt(kind, values[name], connection)
+        cursor.execute(self.sql, params)
+
+    def rows(self, **values: Any) -> list[tuple[Any, ...]]:
+        with connections[self.alias].cursor() as cursor:
+            self._execute(cursor, values)
+            rows: Any = cursor.fetchall()
+        if self.converters:
+            return [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
+        return rows  # type: ignore[no-any-return]
+
+    def count(self, **values: Any) -> int:
+        with connections[self.alias].cursor() as cursor:
+            self._execute(cursor, values)
+            return int(cursor.fetchone()[0])
+
+
+def _adapt(kind: RowValueType, value: Any, connection: Any) -> Any:
+    """A value as the ORM passes it to the backend (UUIDField, DateTimeField)."""
+    if kind is UUID:
+        uuid = value if isinstance(value, UUID) else UUID(str(value))
+        return uuid if connection.features.has_native_uuid_field else uuid.hex
+    if kind is dt.datetime:
+        return connection.ops.adapt_datetimefield_value(value)
+    return int(value)

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import connections
+from django.db import connections, router
 from django.db.models import (
     BooleanField,
     CharField,
@@ -25,6 +25,12 @@ from django.db.models.functions import Cast, TruncDate
 from django.shortcuts import get_object_or_404
 
 from solodesk.accounts.models import User, Workspace
+from solodesk.core.prepared import (
+    SLICE_LIMIT_SENTINEL,
+    SLICE_OFFSET_SENTINEL,
+    PreparedRows,
+    row_sentinels,
+)
 from solodesk.timetracking.models import (
     RunningTimer,
     Tag,
@@ -78,15 +84,35 @@ def _day_start(workspace: Workspace, day: dt.date) -> dt.datetime:
 
 
 def _filtered(workspace: Workspace, filters: TimeEntryFilters) -> QuerySet[TimeEntry]:
-    qs = TimeEntry.objects.filter(workspace=workspace)
+    return _entries_where(_where_values(workspace, filters), filters)
+
+
+def _where_values(workspace: Workspace, filters: TimeEntryFilters) -> dict[str, Any]:
+    """The values of the filters that are present, by name: the workspace, the client's and
+    the project's public ids, and the local days as the times they start and end at."""
+    values: dict[str, Any] = {"workspace_id": workspace.pk}
     if filters.client_id:
-        qs = qs.filter(project__client__public_id=filters.client_id)
+        values["client_id"] = filters.client_id
     if filters.project_id:
-        qs = qs.filter(project__public_id=filters.project_id)
+        values["project_id"] = filters.project_id
     if filters.date_from:
-        qs = qs.filter(started_at__gte=_day_start(workspace, filters.date_from))
+        values["start"] = _day_start(workspace, filters.date_from)
     if filters.date_to:
-        qs = qs.filter(started_at__lt=_day_start(workspace, filters.date_to + dt.timedelta(days=1)))
+        values["end"] = _day_start(workspace, filters.date_to + dt.timedelta(days=1))
+    return values
+
+
+def _entries_where(values: dict[str, Any], filters: TimeEntryFilters) -> QuerySet[TimeEntry]:
+    """The entries matching `_where_values`' values, and `filters`' billable and unbilled."""
+    qs = TimeEntry.objects.filter(workspace_id=values["workspace_id"])
+    if "client_id" in values:
+        qs = qs.filter(project__client__public_id=values["client_id"])
+    if "project_id" in values:
+        qs = qs.filter(project__public_id=values["project_id"])
+    if "start" in values:
+        qs = qs.filter(started_at__gte=values["start"])
+    if "end" in values:
+        qs = qs.filter(started_at__lt=values["end"])
     if filters.billable is not None:
         qs = qs.filter(is_billable=filters.billable)
     if filters.unbilled:
@@ -255,8 +281,23 @@ class TimeEntryRows:
     them again; that was most of the API list's time (bench/raw_floor.py measures it
     against a raw-psycopg handler)."""
 
-    def __init__(self, entries: QuerySet[TimeEntry]) -> None:
-        self._entries = entries
+    def __init__(self, values: dict[str, Any], filters: TimeEntryFilters) -> None:
+        self._values = values  # `_where_values`
+        self._filters = filters
+
+    @functools.cached_property
+    def _entries(self) -> QuerySet[TimeEntry]:
+        return _entries_where(self._values, self._filters).order_by(*_LIST_ORDER)
+
+    def _prepared(self, kind: str) -> PreparedRows:
+        """The API list's page ("first" or "later") or capped count ("count") for these
+        filters, compiled once per combination of filters present (`_prepare_rows`)."""
+        alias = router.db_for_read(TimeEntry)
+        key = (alias, kind, tuple(self._values), self._filters.billable, self._filters.unbilled)
+        prepared = _PREPARED_ROWS.get(key)
+        if prepared is None:
+            prepared = _PREPARED_ROWS[key] = _prepare_rows(*key)
+        return prepared
 
     def all(self) -> TimeEntryRows:
         return self
@@ -268,45 +309,28 @@ class TimeEntryRows:
         """The count, stopping at `stop` rows (`SELECT COUNT(*) FROM (… LIMIT stop)`, no
         ORDER BY): a month of a busy workspace is ~19,000 entries, and the API list counts
         at most 1,000 past its page (`CappedLimitOffsetPagination.capped_count`)."""
-        return self._entries.order_by()[:stop].count()
+        return self._prepared("count").count(**self._values, limit=stop)
 
     def __len__(self) -> int:
         return self.count()
 
     def _page(self, page: slice) -> tuple[QuerySet[TimeEntry], slice]:
-        """The entries to read a page from, and the slice still to take of them. The first
-        page is read straight from the entries (PostgreSQL stops after `limit` rows of the
-        index). A later page's ids are picked first (ordered, offset and limit on the
-        entries alone), then only those rows are joined and computed: with the joins, the
-        tag names and the text times in the query with the OFFSET, PostgreSQL computed
-        them for every skipped row too (a page at offset 18,000 of one month took ~0.3 s)."""
-        if not page.start:
-            return self._entries, page
-        ids = self._entries.values("pk")[page]
-        order = self._entries.query.order_by
-        return TimeEntry.objects.filter(pk__in=ids).order_by(*order), slice(None)
-
-    def _with_tag_names(self, entries: QuerySet[TimeEntry]) -> QuerySet[TimeEntry]:
-        # Each row's tag names as an array subquery: a round trip and a query's compilation
-        # less than a second query (PostgreSQL only).
-        return entries.annotate(tag_names=_tag_names())
+        return _page_of(self._entries, page)
 
     def json_items(self, page: slice) -> list[dict[str, Any]]:
         """A page as the API's JSON objects (its names, in its order), every value already
         a JSON type: ids and times as strings (`iso_utc`). For a JSON writer, without a
         schema's per-field validation: at a page of 1,000 that and the parsing of the
         times were nearly all of the request's time. The ids and times come as text (see
-        `_json_text_fields`). One query on PostgreSQL, two elsewhere (the tags)."""
-        vendor = connections[self._entries.db].vendor
-        entries, rest = self._page(page)
-        if vendor == "postgresql":
-            entries = self._with_tag_names(entries).annotate(**_json_text_fields(vendor))
-            return [
-                dict(zip(_JSON_KEYS, row, strict=True))
-                for row in entries.values_list(*_JSON_FIELDS)[rest]
-            ]
-        fields = tuple("pk" if field == "tag_names" else field for field in _JSON_FIELDS)
-        rows = list(entries.annotate(**_json_text_fields(vendor)).values_list(*fields)[rest])
+        `_json_text_fields`). One query on PostgreSQL, two elsewhere (the tags). The query
+        is compiled once per combination of filters (`_prepare_rows`)."""
+        start = page.start or 0
+        values = {**self._values, "limit": page.stop - start}
+        if start:
+            values["offset"] = start
+        rows = self._prepared("later" if start else "first").rows(**values)
+        if connections[router.db_for_read(TimeEntry)].vendor == "postgresql":
+            return [dict(zip(_JSON_KEYS, row, strict=True)) for row in rows]
         tags = _tag_names_by_entry([row[_PK_INDEX] for row in rows])
         items = []
         for row in rows:
@@ -325,7 +349,11 @@ class TimeEntryRows:
         tags: dict[int, list[str]] = {}
         entries, rest = self._page(page)
         if connections[self._entries.db].vendor == "postgresql":
-            rows = list(self._with_tag_names(entries).values_list(*_ROW_FIELDS, "tag_names")[rest])
+            rows = list(
+                entries.annotate(tag_names=_tag_names()).values_list(*_ROW_FIELDS, "tag_names")[
+                    rest
+                ]
+            )
             tags = {row[0]: row[-1] for row in rows}
         else:
             rows = list(entries.values_list(*_ROW_FIELDS)[rest])
@@ -395,13 +423,66 @@ def _tag_names_by_entry(entry_ids: list[int]) -> dict[int, list[str]]:
     return tags
 
 
+def _page_of(entries: QuerySet[TimeEntry], page: slice) -> tuple[QuerySet[TimeEntry], slice]:
+    """The entries to read a page from, and the slice still to take of them. The first
+    page is read straight from the entries (PostgreSQL stops after `limit` rows of the
+    index). A later page's ids are picked first (ordered, offset and limit on the entries
+    alone), then only those rows are joined and computed: with the joins, the tag names and
+    the text times in the query with the OFFSET, PostgreSQL computed them for every skipped
+    row too (a page at offset 18,000 of one month took ~0.3 s)."""
+    if not page.start:
+        return entries, page
+    ids = entries.values("pk")[page]
+    return TimeEntry.objects.filter(pk__in=ids).order_by(*entries.query.order_by), slice(None)
+
+
+_LIST_ORDER = ("-started_at", "-pk")
+_WHERE_TYPES: dict[str, Any] = {
+    "workspace_id": int,
+    "client_id": UUID,
+    "project_id": UUID,
+    "start": dt.datetime,
+    "end": dt.datetime,
+}
+# At most 2 aliases × 3 kinds × 16 combinations of values × 3 billable × 2 unbilled.
+_PREPARED_ROWS: dict[tuple[Any, ...], PreparedRows] = {}
+
+
+def _prepare_rows(
+    alias: str, kind: str, names: tuple[str, ...], billable: bool | None, unbilled: bool
+) -> PreparedRows:
+    """The API list's query for one combination of filters, built by the ORM with
+    sentinel values and compiled once: building and compiling the page's and the count's
+    querysets was ~2 ms of CPU of every request (more than the database's work)."""
+    sentinels = row_sentinels(**{name: _WHERE_TYPES[name] for name in names})
+    entries = _entries_where(
+        sentinels, TimeEntryFilters(billable=billable, unbilled=unbilled)
+    ).order_by(*_LIST_ORDER)
+    if kind == "count":
+        capped = entries.order_by().values_list("pk")[:SLICE_LIMIT_SENTINEL]
+        return PreparedRows.compile(capped, alias=alias, sentinels=sentinels, count=True)
+    if kind == "first":
+        page = slice(None, SLICE_LIMIT_SENTINEL)
+    else:
+        page = slice(SLICE_OFFSET_SENTINEL, SLICE_OFFSET_SENTINEL + SLICE_LIMIT_SENTINEL)
+    entries, rest = _page_of(entries, page)
+    vendor = connections[alias].vendor
+    entries = entries.annotate(**_json_text_fields(vendor))
+    rows: QuerySet[Any]
+    if vendor == "postgresql":
+        rows = entries.annotate(tag_names=_tag_names()).values_list(*_JSON_FIELDS)
+    else:
+        rows = entries.values_list(*("pk" if f == "tag_names" else f for f in _JSON_FIELDS))
+    return PreparedRows.compile(rows[rest], alias=alias, sentinels=sentinels)
+
+
 def time_entry_list_rows(
     *, workspace: Workspace, filters: TimeEntryFilters | None = None
 ) -> TimeEntryRows:
     """The entries of `time_entry_list` (same filters, same order) as plain rows, for the
     API list."""
-    qs = _filtered(workspace, filters or TimeEntryFilters())
-    return TimeEntryRows(qs.order_by("-started_at", "-pk"))
+    filters = filters or TimeEntryFilters()
+    return TimeEntryRows(_where_values(workspace, filters), filters)
 
 
 def time_entry_get(*, workspace: Workspace, public_id: UUID | str) -> TimeEntry:
