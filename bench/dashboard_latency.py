@@ -82,7 +82,7 @@ def seed(entries: int, invoices: int) -> None:
     from solodesk.invoicing.services import revenue_months_rebuild
     from solodesk.projects.models import Project
     from solodesk.timetracking.models import RunningTimer, TimeEntry
-    from solodesk.timetracking.services import time_entry_days_rebuild
+    from solodesk.timetracking.services import time_entry_days_rebuild, unbilled_time_rebuild
 
     rng = random.Random(5)
     now = timezone.now()
@@ -153,6 +153,7 @@ def seed(entries: int, invoices: int) -> None:
     TimeEntry.objects.bulk_create(batch)
     # bulk_create bypasses the services: count the daily totals as the migration does.
     time_entry_days_rebuild(workspace=workspace)
+    unbilled_time_rebuild(workspace=workspace)
 
     today = now.date()
     rows: list[Invoice] = []

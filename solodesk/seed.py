@@ -82,7 +82,7 @@ from solodesk.quotes.models import (
     QuoteLine,
 )
 from solodesk.timetracking.models import RunningTimer, Tag, TimeEntry, TimeEntryDay
-from solodesk.timetracking.services import time_entry_days_rebuild
+from solodesk.timetracking.services import time_entry_days_rebuild, unbilled_time_rebuild
 
 DEFAULT_EMAIL = "owner@seed.example"
 DEFAULT_PASSWORD = "seed passphrase 1234"  # noqa: S105 - printed on purpose: a seed login
@@ -93,7 +93,8 @@ PORTAL_TOKEN_BYTES = 32
 UTC = dt.UTC
 # Written through the ORM, analyzed with the tables written by COPY.
 ANALYZED = (Client, Project, DocumentCounter, TimeEntryDay, RevenueMonth)
-DERIVED = ("timetracking.TimeEntryMonth",)  # rebuilt with the daily totals, where it exists
+# Rebuilt with the daily totals (unbilled time: after them), where they exist.
+DERIVED = ("timetracking.TimeEntryMonth", "timetracking.UnbilledTime")
 
 
 @dataclass(frozen=True)
@@ -1606,6 +1607,8 @@ def seed_workspace(
             seeder.running_timer()
         with clock.phase("daily totals"):
             seeder.counts["time_entry_days"] = time_entry_days_rebuild(workspace=seeder.workspace)
+        with clock.phase("unbilled time"):
+            seeder.counts["unbilled_times"] = unbilled_time_rebuild(workspace=seeder.workspace)
         with clock.phase("revenue totals"):
             seeder.counts["revenue_months"] = revenue_months_rebuild(workspace=seeder.workspace)
         commit_started = time.perf_counter()

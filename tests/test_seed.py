@@ -46,7 +46,13 @@ from solodesk.seed import (
     Scale,
     seed_workspace,
 )
-from solodesk.timetracking.models import RunningTimer, TimeEntry, TimeEntryDay, TimeEntryMonth
+from solodesk.timetracking.models import (
+    RunningTimer,
+    TimeEntry,
+    TimeEntryDay,
+    TimeEntryMonth,
+    UnbilledTime,
+)
 from solodesk.timetracking.services import timer_stop
 
 EMAIL = "seed-owner@seed.example"
@@ -405,6 +411,19 @@ def test_seed_spreads_the_time_over_a_team_at_a_persons_pace(db, monkeypatch):
         for row in TimeEntryMonth.objects.filter(workspace=workspace)
     } == raw_months
     assert result.counts["time_entry_days"] == len(raw_days)
+    # The unbilled time per project (decision 0008) too, rebuilt after the bulk load.
+    raw_unbilled: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for project_id, seconds in TimeEntry.objects.filter(
+        workspace=workspace, is_billable=True, invoice_line=None, invoiced_at=None
+    ).values_list("project_id", "duration_seconds"):
+        raw_unbilled[project_id][0] += 1
+        raw_unbilled[project_id][1] += seconds
+    assert raw_unbilled
+    assert {
+        row.project_id: [row.entries, row.seconds]
+        for row in UnbilledTime.objects.filter(workspace=workspace)
+    } == raw_unbilled
+    assert result.counts["unbilled_times"] == len(raw_unbilled)
     # The owner's timer runs (the members' do not) and is in none of these totals.
     _assert_running_timer(workspace, owner)
     assert result.counts["running_timers"] == 1

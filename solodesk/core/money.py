@@ -54,3 +54,11 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     """Round half-up to the currency's minor unit."""
     places = CURRENCIES.get(currency, ("", 2))[1]
     return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def whole_cents(amount: Decimal) -> int | None:
+    """`amount` × 100 as an int when that is a whole number (a stored amount or rate always
+    is: two decimals), else None. For sums in integers where Decimal arithmetic per row
+    costs: a caller adds cents and makes one Decimal of the total."""
+    cents = amount * 100
+    return int(cents) if cents == cents.to_integral_value() else None

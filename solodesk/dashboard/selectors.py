@@ -6,8 +6,9 @@ Queries (after the request's session, user + running timer, membership + workspa
    through the (user, started_at) index, grouped by project);
 2. time: the monthly totals (timetracking.TimeEntryMonth) of the last 12 months summed per
    month, and the user's own daily totals (TimeEntryDay) of this week;
-3. unbilled: one GROUP BY project over the unbilled billable entries (raw seconds and the
-   per-entry rounded sums for the project's rounding step), priced in Python per project
+3. unbilled: the projects' rows of the unbilled time totals (timetracking.UnbilledTime,
+   decision 0008: raw seconds and the per-entry rounded sums at the project's rounding
+   step, kept with the entries), priced in Python per project
    (`prompts.rules.families.unbilled_projects`: the dashboard view reads these rows once
    and hands them to the prompts' `clients` family too);
 4. receivables: `invoicing.selectors.invoice_receivables` (one GROUP BY currency);
@@ -36,7 +37,7 @@ from django.utils import timezone
 
 from solodesk.accounts.models import TimeRounding, User, Workspace
 from solodesk.clients.models import Client
-from solodesk.core.money import quantize
+from solodesk.core.money import CURRENCIES, quantize, whole_cents
 from solodesk.core.rawsql import date_value, datetime_value, money_sum, uuid_value
 from solodesk.core.selectors import heartbeat_get
 from solodesk.invoicing.models import Invoice, Payment, RevenueMonth
@@ -255,6 +256,16 @@ class UnbilledAmount:
     fixed_fee_seconds: int = 0
 
 
+def _amount_in_minor_units(billed_seconds: int, rate_cents: int, places: int) -> int:
+    """quantize(hours_from_seconds(billed_seconds) × rate, currency) in the currency's minor
+    unit (`places` decimals), in integers: the hours half-up to 0.001 h (in thousandths),
+    times the rate in cents (an amount in 1e-5), half-up to the minor unit. The same
+    number as the Decimal arithmetic, at a third of its CPU (~800 projects at `large`)."""
+    thousandths = (2000 * billed_seconds + 3600) // 7200
+    divisor = 10 ** (5 - places)
+    return (2 * thousandths * rate_cents + divisor) // (2 * divisor)
+
+
 def dashboard_unbilled(
     *, workspace: Workspace, projects: list[UnbilledProject] | None = None
 ) -> list[UnbilledAmount]:
@@ -264,14 +275,21 @@ def dashboard_unbilled(
     if projects is None:
         projects = unbilled_projects(workspace=workspace)
     # Per row only what differs between rows (808 projects at `large`): no UnbilledAmount
-    # built as a setdefault default, no RoundingRule but for a per-line scope.
+    # built as a setdefault default, no RoundingRule but for a per-line scope, no Decimal
+    # but for a rate that is not a whole number of cents (summed in `minor` instead).
     fixed = Project.BillingMethod.FIXED
+    no_rounding, per_line, up = TimeRounding.NONE, TimeRounding.PER_LINE, TimeRounding.UP
+    default_mode = workspace.time_rounding_mode
+    default_scope = workspace.time_rounding_scope
     by_currency: dict[str, UnbilledAmount] = {}
+    minor: dict[str, list[int]] = {}  # currency → [amount in minor units, decimals]
+    cents_of: dict[Decimal, int | None] = {}  # a few distinct rates
     for unbilled in projects:
         currency = unbilled.client_currency
         row = by_currency.get(currency)
         if row is None:
             row = by_currency[currency] = UnbilledAmount(currency=currency)
+            minor[currency] = [0, CURRENCIES.get(currency, ("", 2))[1]]
         raw = unbilled.seconds
         row.entry_count += unbilled.entries
         row.seconds += raw
@@ -285,28 +303,39 @@ def dashboard_unbilled(
         if rate is None:
             row.unpriced_seconds += raw
             continue
-        mode = unbilled.time_rounding_mode or workspace.time_rounding_mode
-        scope = unbilled.time_rounding_scope or workspace.time_rounding_scope
-        if mode == TimeRounding.NONE:
+        mode = unbilled.time_rounding_mode or default_mode
+        scope = unbilled.time_rounding_scope or default_scope
+        if mode == no_rounding:
             billed = raw
-        elif scope == TimeRounding.PER_LINE:
+        elif scope == per_line:
             minutes = unbilled.time_rounding_minutes or workspace.time_rounding_minutes
             billed = RoundingRule(mode=mode, minutes=minutes, scope=scope).apply(raw)
-        elif mode == TimeRounding.UP:
+        elif mode == up:
             billed = unbilled.up_seconds
         else:
             billed = unbilled.nearest_seconds
-        row.amount += quantize(hours_from_seconds(billed) * rate, currency)
+        if rate in cents_of:
+            cents = cents_of[rate]
+        else:
+            cents = cents_of[rate] = whole_cents(rate)
+        if cents is None or cents < 0:  # never stored (a constraint): the Decimal way
+            row.amount += quantize(hours_from_seconds(billed) * rate, currency)
+        else:
+            total = minor[currency]
+            total[0] += _amount_in_minor_units(billed, cents, total[1])
     return [
         UnbilledAmount(
             currency=row.currency,
-            amount=quantize(row.amount, row.currency),
+            amount=quantize(
+                row.amount + Decimal(minor[currency][0]).scaleb(-minor[currency][1]),
+                currency,
+            ),
             entry_count=row.entry_count,
             seconds=row.seconds,
             unpriced_seconds=row.unpriced_seconds,
             fixed_fee_seconds=row.fixed_fee_seconds,
         )
-        for _, row in sorted(by_currency.items())
+        for currency, row in sorted(by_currency.items())
     ]
 
 

@@ -41,6 +41,7 @@ from solodesk.invoicing.models import (
 )
 from solodesk.projects.models import Project
 from solodesk.timetracking.models import TimeEntry
+from solodesk.timetracking.services import unbilled_time_apply
 from solodesk.webhooks.services import (
     webhook_event_record_invoice,
     webhook_event_record_payment,
@@ -453,7 +454,7 @@ def invoice_update_draft(
                 final.append(line)
         removed = list(by_public_id.values())
         if removed:
-            TimeEntry.objects.filter(invoice_line__in=removed).update(invoice_line=None)
+            _release_entries(TimeEntry.objects.filter(invoice_line__in=removed))
             InvoiceLine.objects.filter(pk__in=[line.pk for line in removed]).delete()
         _store_totals(locked, final)
         if kept:
@@ -488,8 +489,18 @@ def invoice_delete_draft(*, invoice: Invoice, user: User) -> None:
         raise ApplicationError(
             "An issued invoice cannot be deleted; void it or issue a credit note."
         )
-    TimeEntry.objects.filter(invoice_line__invoice=locked).update(invoice_line=None)
+    _release_entries(TimeEntry.objects.filter(invoice_line__invoice=locked))
     locked.delete()
+
+
+def _release_entries(entries: QuerySet[TimeEntry]) -> None:
+    """A draft's entries back to unbilled: their ids first, so that the unbilled time
+    (`UnbilledTime`, decision 0008) adds them as the UPDATE left them — an entry on a draft
+    can still be edited, and the sums must be of the row as released, not of an earlier
+    read."""
+    entry_ids = list(entries.values_list("pk", flat=True))
+    TimeEntry.objects.filter(pk__in=entry_ids).update(invoice_line=None)
+    unbilled_time_apply(entry_ids=entry_ids, sign=1)
 
 
 # --- from tracked time -----------------------------------------------------------------------
@@ -745,6 +756,8 @@ def invoice_create_from_time(
             raise ApplicationError(
                 "Some of this time was just put on another invoice; please try again."
             )
+    # Off the projects' unbilled time (decision 0008): one upsert for all the lines.
+    unbilled_time_apply(entry_ids=locked_pks, sign=-1)
     _activity(
         invoice,
         user,
@@ -853,6 +866,7 @@ def invoice_issue(*, invoice: Invoice, user: User, issue_date: dt.date | None = 
     revenue_months_apply(
         RevenueChange(locked, locked.issue_date, 1, invoiced=_signed_total(locked))
     )
+    # Already off the unbilled time since the draft took them (UnbilledTime): no change.
     TimeEntry.objects.filter(invoice_line__invoice=locked).update(invoiced_at=now)
     _activity(locked, user, InvoiceActivity.Action.ISSUED, f"Issued as {locked.number}.")
     webhook_event_record_invoice(invoice=locked, event_type="invoice.issued")
@@ -875,9 +889,12 @@ def invoice_void(*, invoice: Invoice, user: User, reason: str = "") -> Invoice:
         )
     if Invoice.objects.filter(credited_invoice=locked).exclude(status=Invoice.Status.VOID).exists():
         raise ApplicationError("This invoice has a credit note, so it cannot also be voided.")
-    TimeEntry.objects.filter(invoice_line__invoice=locked).update(
-        invoice_line=None, invoiced_at=None
+    # Back to unbilled (decision 0008). Issued, so the entries cannot change meanwhile.
+    voided = list(
+        TimeEntry.objects.filter(invoice_line__invoice=locked).values_list("pk", flat=True)
     )
+    TimeEntry.objects.filter(pk__in=voided).update(invoice_line=None, invoiced_at=None)
+    unbilled_time_apply(entry_ids=voided, sign=1)
     locked.status = Invoice.Status.VOID
     locked.voided_at = timezone.now()
     locked.save(update_fields=["status", "voided_at", "updated_at"])

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from solodesk.accounts.models import TimeRounding
 from solodesk.core.models import BaseModel
 
 MAX_ENTRY_DURATION = timedelta(hours=24)
@@ -194,3 +195,60 @@ class TimeEntryMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workspace_id} {self.project_id} {self.month:%Y-%m}: {self.seconds}s"
+
+
+# The rounding steps (minutes) UnbilledTime keeps a rounded sum for: every step a workspace
+# or project can choose. A step added to TimeRounding.MINUTE_CHOICES without its columns
+# (and a migration) fails here, at import, and in test_unbilled_time.
+UNBILLED_STEPS = (1, 6, 15, 30)
+assert tuple(minutes for minutes, _ in TimeRounding.MINUTE_CHOICES) == UNBILLED_STEPS
+
+
+def unbilled_rounded(seconds: int) -> tuple[int, ...]:
+    """One entry's seconds rounded at every stored step, in the order of the columns
+    (up_1, nearest_1, up_6, …): up = ceil(s / step) · step, nearest = floor((s + step / 2) /
+    step) · step, the integer arithmetic of invoicing's RoundingRule.apply."""
+    rounded: list[int] = []
+    for minutes in UNBILLED_STEPS:
+        step = minutes * 60
+        rounded += [-(-seconds // step) * step, (seconds + step // 2) // step * step]
+    return tuple(rounded)
+
+
+UNBILLED_ROUNDED_COLUMNS = tuple(
+    f"{mode}_{minutes}" for minutes in UNBILLED_STEPS for mode in ("up", "nearest")
+)
+
+
+class UnbilledTime(models.Model):
+    """Derived totals: per project, its unbilled billable entries (`is_billable`, on no
+    invoice line, not invoiced: the condition of entry_unbilled_idx and of
+    invoicing.services.unbilled_entries) counted and summed, raw and rounded per entry at
+    every rounding step (so a change of a workspace's or project's step needs no
+    recount: the reader picks the step's columns), and the oldest one's start. Kept by
+    the services in the transaction that changes an entry or takes, releases or voids it
+    on an invoice (an upsert adding the difference), so the dashboard reads one row per
+    project instead of every unbilled entry (decision 0008). Whether the project bills
+    (not non-billable) is read from the project when the rows are read."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="unbilled_times"
+    )
+    project = models.OneToOneField(
+        "projects.Project", on_delete=models.CASCADE, related_name="unbilled_time"
+    )
+    entries = models.IntegerField(default=0)
+    seconds = models.BigIntegerField(default=0)
+    up_1 = models.BigIntegerField(default=0)
+    nearest_1 = models.BigIntegerField(default=0)
+    up_6 = models.BigIntegerField(default=0)
+    nearest_6 = models.BigIntegerField(default=0)
+    up_15 = models.BigIntegerField(default=0)
+    nearest_15 = models.BigIntegerField(default=0)
+    up_30 = models.BigIntegerField(default=0)
+    nearest_30 = models.BigIntegerField(default=0)
+    # NULL when entries = 0.
+    first_started_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} {self.project_id}: {self.entries} unbilled, {self.seconds}s"

@@ -20,11 +20,14 @@ from solodesk.core.services import job_create
 from solodesk.projects.models import Project
 from solodesk.timetracking.models import (
     MAX_ENTRY_DURATION,
+    UNBILLED_ROUNDED_COLUMNS,
     RunningTimer,
     Tag,
     TimeEntry,
     TimeEntryDay,
     TimeEntryMonth,
+    UnbilledTime,
+    unbilled_rounded,
 )
 from solodesk.webhooks.services import (
     webhook_event_record_timer_started,
@@ -46,7 +49,9 @@ MonthDeltas = dict[tuple[int, int, dt.date], tuple[int, int, int]]
 
 @dataclass(frozen=True)
 class EntryShare:
-    """What an entry adds to its day's totals, taken before a change (to subtract it)."""
+    """What an entry adds to its day's totals, taken before a change (to subtract it).
+    `is_unbilled`: billable, on no invoice line and not invoiced, so it also counts in its
+    project's unbilled time (`UnbilledTime`, decision 0008)."""
 
     workspace_id: int
     user_id: int
@@ -54,6 +59,7 @@ class EntryShare:
     duration_seconds: int
     is_billable: bool
     project_id: int
+    is_unbilled: bool = False
 
     @classmethod
     def of(cls, entry: TimeEntry) -> EntryShare:
@@ -64,6 +70,7 @@ class EntryShare:
             entry.duration_seconds,
             entry.is_billable,
             entry.project_id,
+            entry.is_billable and entry.invoice_line_id is None and entry.invoiced_at is None,
         )
 
 
@@ -117,6 +124,201 @@ def _upsert_totals(
             f"billable_seconds = {table}.billable_seconds + excluded.billable_seconds",
             params,
         )
+
+
+# --- Unbilled time per project (UnbilledTime, decision 0008) -----------------------------------
+
+# The summed columns of UnbilledTime, in the order of unbilled_rounded's values after the
+# count and the seconds.
+UNBILLED_SUMS = ("entries", "seconds", *UNBILLED_ROUNDED_COLUMNS)
+# The condition of the partial index entry_unbilled_idx and of
+# invoicing.services.unbilled_entries (without the project's billing method, which the
+# reader checks). `is_billable` bare: SQLite only uses a partial index when the WHERE
+# implies its condition without bound parameters.
+UNBILLED_WHERE = "e.is_billable AND e.invoice_line_id IS NULL AND e.invoiced_at IS NULL"
+
+
+def _unbilled_sums_sql(sign: int) -> str:
+    """COUNT, SUM of the seconds and of each step's rounded seconds of the entries `e`, in
+    the integer arithmetic of unbilled_rounded (and RoundingRule.apply), times `sign`."""
+    sums = ["COUNT(*)", "SUM(e.duration_seconds)"]
+    for column in UNBILLED_ROUNDED_COLUMNS:
+        mode, minutes = column.split("_")
+        step = int(minutes) * 60
+        half = step - 1 if mode == "up" else step // 2
+        sums.append(f"SUM((e.duration_seconds + {half}) / {step} * {step})")
+    return ", ".join(f"{sign} * {total}" if sign != 1 else total for total in sums)
+
+
+def _unbilled_upsert_sql(rows: str) -> str:
+    """INSERT of `rows` (VALUES or a SELECT with a WHERE: SQLite parses the upsert of an
+    INSERT … SELECT only after one) ON CONFLICT (project) adding the differences and
+    keeping the earlier first start (NULL: no start to add). Commutative: concurrent writers
+    of a project never lose one another's difference."""
+    table = connection.ops.quote_name(UnbilledTime._meta.db_table)
+    sums = ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in UNBILLED_SUMS)
+    # Not LEAST/MIN(a, b): PostgreSQL's LEAST skips a NULL, SQLite's MIN(a, b) returns it.
+    # No entry left: no oldest start (and nothing to recompute).
+    first = (
+        f"first_started_at = CASE WHEN {table}.entries + excluded.entries = 0 THEN NULL"
+        f" WHEN excluded.first_started_at IS NULL"
+        f" THEN {table}.first_started_at WHEN {table}.first_started_at IS NULL"
+        f" OR excluded.first_started_at < {table}.first_started_at"
+        f" THEN excluded.first_started_at ELSE {table}.first_started_at END"
+    )
+    return (
+        f"INSERT INTO {table} (workspace_id, project_id, {', '.join(UNBILLED_SUMS)},"
+        f" first_started_at) {rows} ON CONFLICT (project_id) DO UPDATE SET {sums}, {first}"
+    )
+
+
+def _unbilled_first_recompute(cursor: Any, condition: str, params: list[Any]) -> None:
+    """The oldest unbilled start of the summary rows matching `condition` (on the table,
+    unaliased), recomputed from the entries after a delta took some off: a removed entry
+    may have been the oldest. A separate statement after the delta's upsert, which holds
+    the rows' locks until commit. Race-free under READ COMMITTED: this statement's snapshot
+    sees every writer that committed before the lock was granted, and a writer still to
+    come waits for the lock and applies its earlier start on top of this value."""
+    table = connection.ops.quote_name(UnbilledTime._meta.db_table)
+    entry = connection.ops.quote_name(TimeEntry._meta.db_table)
+    cursor.execute(
+        f"UPDATE {table} SET first_started_at = (SELECT MIN(e.started_at) FROM {entry} e"  # noqa: S608
+        f" WHERE e.workspace_id = {table}.workspace_id AND e.project_id = {table}.project_id"
+        f" AND {UNBILLED_WHERE}) WHERE {condition}",
+        params,
+    )
+
+
+# (workspace id, project id) -> (entries, seconds, up_1, nearest_1, …) to add, and the
+# earliest start added / taken off.
+UnbilledDeltas = dict[tuple[int, int], list[int]]
+
+
+def _unbilled_upsert(
+    sums: UnbilledDeltas,
+    added_first: dict[tuple[int, int], dt.datetime],
+    removed_first: dict[tuple[int, int], dt.datetime],
+) -> None:
+    """ONE upsert of the non-zero differences (or a project whose oldest start may have
+    moved), RETURNING the rows' oldest starts; then, only where a removed entry was at or
+    before that start (it may have been the oldest), ONE recompute of it."""
+    # In project order: two writers moving entries between the same projects lock their
+    # rows in the same order and cannot deadlock.
+    keys = sorted(
+        key
+        for key, values in sums.items()
+        if any(values) or key in added_first or key in removed_first
+    )
+    if not keys:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list[Any] = []
+    for key in keys:
+        first = added_first.get(key)
+        params += [*key, *sums[key], None if first is None else adapt(first)]
+    row = f"({', '.join(['%s'] * (len(UNBILLED_SUMS) + 3))})"
+    table = connection.ops.quote_name(UnbilledTime._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _unbilled_upsert_sql(f"VALUES {', '.join([row] * len(keys))}")
+            + " RETURNING project_id, first_started_at",
+            params,
+        )
+        # NULL when the project has no unbilled entry left.
+        firsts = {project_id: _stored_datetime(first) for project_id, first in cursor.fetchall()}
+        recompute: list[Any] = []
+        for (_, project_id), removed in sorted(removed_first.items()):
+            first = firsts.get(project_id)
+            if first is not None and first >= removed:
+                recompute += [project_id, adapt(removed)]
+        if recompute:
+            condition = " OR ".join(
+                [f"(project_id = %s AND {table}.first_started_at >= %s)"] * (len(recompute) // 2)
+            )
+            _unbilled_first_recompute(cursor, condition, recompute)
+
+
+def _stored_datetime(value: Any) -> dt.datetime | None:
+    """A datetime from a raw cursor: aware from PostgreSQL, naive UTC (or its text) from
+    SQLite."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def unbilled_time_apply(*, entry_ids: Iterable[int], sign: int) -> None:
+    """The entries `entry_ids`, if billable, have just become unbilled (`sign` 1: released
+    from a draft's line, their invoice voided) or stopped being unbilled (-1: taken by a
+    draft): ONE INSERT … SELECT … GROUP BY project … ON CONFLICT DO UPDATE adding their
+    sums, computed in SQL, to their projects' unbilled time; after a removal, ONE recompute
+    of the oldest start of the projects where a taken entry was at or before it
+    (`_unbilled_first_recompute`). Call it in the transaction that changed the entries,
+    after the change (the UPDATE locked the rows, so the sums are those of the rows as
+    changed: an entry edited concurrently is either committed before or waits)."""
+    ids = sorted(set(entry_ids))
+    if not ids:
+        return
+    if sign not in (1, -1):
+        raise ValueError("sign is 1 or -1")
+    entry = connection.ops.quote_name(TimeEntry._meta.db_table)
+    table = connection.ops.quote_name(UnbilledTime._meta.db_table)
+    selected = f"e.id IN ({', '.join(['%s'] * len(ids))}) AND e.is_billable"
+    first = "MIN(e.started_at)" if sign == 1 else "NULL"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _unbilled_upsert_sql(
+                f"SELECT e.workspace_id, e.project_id, {_unbilled_sums_sql(sign)}, {first}"  # noqa: S608
+                f" FROM {entry} e WHERE {selected} GROUP BY e.workspace_id, e.project_id"
+                # The rows locked in project order, as by `_unbilled_upsert`: no deadlock.
+                f" ORDER BY e.project_id"
+            ),
+            ids,
+        )
+        if sign == -1:
+            _unbilled_first_recompute(
+                cursor,
+                f"EXISTS (SELECT 1 FROM {entry} e WHERE {selected}"  # noqa: S608
+                f" AND e.project_id = {table}.project_id"
+                f" AND e.started_at <= {table}.first_started_at)",
+                ids,
+            )
+
+
+@transaction.atomic
+def unbilled_time_rebuild(*, workspace: Workspace) -> int:
+    """Recompute the workspace's unbilled time per project from its entries, in SQL (the
+    same statement on PostgreSQL and SQLite), for data loaded around the services (the
+    seed, `bench/`, tests that bulk_create). Returns the rows written. Not part of the
+    time-zone recount (`time_entry_days_rebuild`): unbilled time has no days, and the
+    invoicing writes that change it do not take the workspace lock that orders a recount."""
+    UnbilledTime.objects.filter(workspace=workspace).delete()
+    table = connection.ops.quote_name(UnbilledTime._meta.db_table)
+    entry = connection.ops.quote_name(TimeEntry._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (workspace_id, project_id, {', '.join(UNBILLED_SUMS)},"  # noqa: S608
+            f" first_started_at) SELECT e.workspace_id, e.project_id, {_unbilled_sums_sql(1)},"
+            f" MIN(e.started_at) FROM {entry} e WHERE e.workspace_id = %s AND {UNBILLED_WHERE}"
+            f" GROUP BY e.workspace_id, e.project_id",
+            [workspace.pk],
+        )
+        return int(cursor.rowcount)
+
+
+def _add_unbilled(
+    sums: UnbilledDeltas,
+    firsts: dict[tuple[int, int], dt.datetime],
+    share: EntryShare,
+    sign: int,
+) -> None:
+    key = (share.workspace_id, share.project_id)
+    values = sums.setdefault(key, [0] * len(UNBILLED_SUMS))
+    change = (1, share.duration_seconds, *unbilled_rounded(share.duration_seconds))
+    for index, amount in enumerate(change):
+        values[index] += sign * amount
+    if key not in firsts or share.started_at < firsts[key]:
+        firsts[key] = share.started_at
 
 
 def _time_zones_locked(
@@ -202,6 +404,20 @@ def time_entry_days_apply(
         _add_share(deltas, months, share, tzinfos[share.workspace_id], -1)
     _upsert_totals(TimeEntryDay, ("workspace_id", "user_id", "day"), deltas)
     _upsert_totals(TimeEntryMonth, ("workspace_id", "project_id", "month"), months)
+    unbilled: UnbilledDeltas = {}
+    added_first: dict[tuple[int, int], dt.datetime] = {}
+    removed_first: dict[tuple[int, int], dt.datetime] = {}
+    for share in added_shares:
+        if share.is_unbilled:
+            _add_unbilled(unbilled, added_first, share, 1)
+    for share in removed_shares:
+        if share.is_unbilled:
+            _add_unbilled(unbilled, removed_first, share, -1)
+    for key, first in list(removed_first.items()):
+        if key in added_first and added_first[key] <= first:
+            # An entry as early or earlier comes in: LEAST(row, added) is the new oldest.
+            del removed_first[key]
+    _unbilled_upsert(unbilled, added_first, removed_first)
 
 
 def _zone_in_sql(time_zone: str) -> bool:

@@ -18,6 +18,7 @@ from solodesk.accounts.services import TIME_TOTALS_RECOUNT_TASK, workspace_updat
 from solodesk.accounts.tasks import time_totals_recount_task
 from solodesk.core.models import Job
 from solodesk.tests.factories import ProjectFactory
+from solodesk.tests.threads import in_thread
 from solodesk.timetracking import services as timetracking
 from solodesk.timetracking.models import RunningTimer, TimeEntry, TimeEntryDay, TimeEntryMonth
 from solodesk.timetracking.services import (
@@ -267,20 +268,6 @@ def test_a_failed_recount_marks_the_job_failed_with_what_to_do(owner, monkeypatc
 # --- concurrency: a write and a recount of the same workspace at the same moment ----------
 
 
-def _in_thread(function, errors: list[BaseException]) -> threading.Thread:
-    def run() -> None:
-        try:
-            function()
-        except BaseException as error:  # reported by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
 def _pause_after_the_lock(monkeypatch, *, pause_recount: bool):
     """Hold the first caller that takes the workspace lock just after it got the lock,
     until the test lets it go: the recount (`_time_zones_locked` FOR NO KEY UPDATE), or an
@@ -325,9 +312,9 @@ def test_an_entry_written_while_the_recount_runs_waits_for_it_and_is_counted(
     locked, release = _pause_after_the_lock(monkeypatch, pause_recount=True)
     errors: list[BaseException] = []
 
-    recount = _in_thread(lambda: time_totals_recount_task(job.pk), errors)
+    recount = in_thread(lambda: time_totals_recount_task(job.pk), errors)
     assert locked.wait(20)  # the recount holds the lock and has read nothing yet
-    writer = _in_thread(
+    writer = in_thread(
         lambda: create(workspace, owner.user, project, LATE + dt.timedelta(hours=1)), errors
     )
     time.sleep(0.5)
@@ -352,9 +339,9 @@ def test_a_recount_started_during_an_entry_write_waits_for_it_and_counts_it(
     locked, release = _pause_after_the_lock(monkeypatch, pause_recount=False)
     errors: list[BaseException] = []
 
-    writer = _in_thread(lambda: create(workspace, owner.user, project, LATE), errors)
+    writer = in_thread(lambda: create(workspace, owner.user, project, LATE), errors)
     assert locked.wait(20)  # the workspace is locked with the project, the entry not written
-    recount = _in_thread(lambda: time_totals_recount_task(job.pk), errors)
+    recount = in_thread(lambda: time_totals_recount_task(job.pk), errors)
     time.sleep(0.5)
     assert recount.is_alive()  # waiting for the write's transaction
     release.set()
@@ -381,9 +368,9 @@ def test_a_timer_stopped_while_the_recount_runs_waits_for_it_and_is_counted(
     locked, release = _pause_after_the_lock(monkeypatch, pause_recount=True)
     errors: list[BaseException] = []
 
-    recount = _in_thread(lambda: time_totals_recount_task(job.pk), errors)
+    recount = in_thread(lambda: time_totals_recount_task(job.pk), errors)
     assert locked.wait(20)
-    stopper = _in_thread(
+    stopper = in_thread(
         lambda: timetracking.timer_stop(user=owner.user, ended_at=LATE + dt.timedelta(hours=1)),
         errors,
     )
@@ -409,9 +396,9 @@ def test_entry_writers_of_a_workspace_share_its_lock(owner, member, project, mon
     locked, release = _pause_after_the_lock(monkeypatch, pause_recount=False)
     errors: list[BaseException] = []
 
-    first = _in_thread(lambda: create(workspace, owner.user, project, LATE), errors)
+    first = in_thread(lambda: create(workspace, owner.user, project, LATE), errors)
     assert locked.wait(20)  # the first writer holds the workspace row
-    second = _in_thread(
+    second = in_thread(
         lambda: create(workspace, member.user, project, LATE + dt.timedelta(hours=2)), errors
     )
     second.join(10)

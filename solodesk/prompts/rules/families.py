@@ -17,12 +17,19 @@ from django.db.models import Exists, Subquery
 
 from solodesk.accounts.models import Workspace
 from solodesk.clients.models import Client
+from solodesk.core.money import whole_cents
 from solodesk.invoicing.models import Invoice, Payment
 from solodesk.invoicing.services import unbilled_entries
 from solodesk.projects.models import Project
 from solodesk.prompts.registry import RULES, Context, family
 from solodesk.quotes.models import Quote
-from solodesk.timetracking.models import RunningTimer, TimeEntry, TimeEntryMonth
+from solodesk.timetracking.models import (
+    UNBILLED_STEPS,
+    RunningTimer,
+    TimeEntry,
+    TimeEntryMonth,
+    UnbilledTime,
+)
 
 # At most this many rows per family: prompts are for a person to act on, highest first.
 ROW_LIMIT = 50
@@ -173,7 +180,7 @@ UNBILLED_PROJECTS = "unbilled_projects"
 def _unbilled_projects_sql(project_count: int = 0, client_count: int = 0) -> str:
     """The query of `unbilled_projects`, restricted to `project_count` projects and/or the
     projects of `client_count` clients (0: not restricted)."""
-    entry = TimeEntry._meta.db_table
+    unbilled = UnbilledTime._meta.db_table
     project = Project._meta.db_table
     client = Client._meta.db_table
     columns = (
@@ -183,53 +190,27 @@ def _unbilled_projects_sql(project_count: int = 0, client_count: int = 0) -> str
     )
     restrict = ""
     if project_count:
-        restrict += f" AND e.project_id IN ({', '.join(['%s'] * project_count)})"
-    per_project = f"{entry} e"  # u's FROM (see below)
+        restrict += f" AND u.project_id IN ({', '.join(['%s'] * project_count)})"
     if client_count:
-        # The clients' projects first, each probed in the index (workspace, project): a
-        # join on p.client_id read the workspace's whole index (7 ms against 3 at `large`).
-        # u also joins each entry's billable project: without that join PostgreSQL hashed
-        # the workspace's whole index again (7.2 ms against 3.9 at `large`).
-        restrict += (
-            f" AND e.project_id IN (SELECT id FROM {project} WHERE workspace_id = %s"  # noqa: S608
-            f" AND client_id IN ({', '.join(['%s'] * client_count)}))"
-        )
-        per_project += f" INNER JOIN {project} b ON b.id = e.project_id AND b.billing_method <> %s"
-    # `e.is_billable` bare, as in the index's condition: SQLite only uses a partial index
-    # when the WHERE implies its condition without bound parameters.
-    unbilled = (
-        f"e.workspace_id = %s AND e.is_billable"
-        f" AND e.invoice_line_id IS NULL AND e.invoiced_at IS NULL{restrict}"
-    )
-    # u: the entries aggregated per project from the partial index alone (it holds project,
-    # duration and start: an index-only scan in project order, a streaming GROUP BY), each
-    # rounded at the workspace's step, a constant; non-billable projects are dropped after
-    # aggregating. o: the entries of the projects with a step of their own, which replace
-    # u's rounded sums (none or a few in most workspaces, each read through the index).
-    # Joining every entry to its project for its step (a hash join and a hash GROUP BY)
-    # took ~28 ms of EXPLAIN ANALYZE at `large` against ~16 this way; a workspace whose
-    # projects all have a step other than its own reads its entries twice (+30–60 %).
-    # Σ ceil(s / step) · step is computed as step · Σ ceil(s / step): the same integer.
-    own_step = "(q.time_rounding_minutes * 60)"
+        restrict += f" AND p.client_id IN ({', '.join(['%s'] * client_count)})"
+    # The effective step: the project's own minutes when positive, else the workspace's
+    # (a parameter, at least 1, as RoundingRule.apply takes it). Every step a project or
+    # workspace can have is a pair of columns (UNBILLED_STEPS = MINUTE_CHOICES); another
+    # value gives NULL sums, which unbilled_projects refuses.
+    step = "COALESCE(NULLIF(p.time_rounding_minutes, 0), %s)"
+    up = " ".join(f"WHEN {minutes} THEN u.up_{minutes}" for minutes in UNBILLED_STEPS)
+    nearest = " ".join(f"WHEN {minutes} THEN u.nearest_{minutes}" for minutes in UNBILLED_STEPS)
     return (
-        f"SELECT {columns}, u.n, u.s, COALESCE(o.up, u.up), COALESCE(o.nearest, u.nearest),"  # noqa: S608
+        f"SELECT {columns}, u.entries, u.seconds, CASE {step} {up} END,"  # noqa: S608
+        f" CASE {step} {nearest} END,"
         # The oldest start as text (ISO, in the connection's UTC, as psycopg's own loader
         # needs it), parsed by _datetime: Django's timestamptz loader (Python) cost ~10 µs
         # a value, 8 ms of CPU for the 808 rows at `large`.
-        f" CAST(u.first AS TEXT) FROM ("
-        f"SELECT e.project_id AS project_id, COUNT(*) AS n, SUM(e.duration_seconds) AS s,"
-        f" SUM((e.duration_seconds + %s) / %s) * %s AS up,"
-        f" SUM((e.duration_seconds + %s) / %s) * %s AS nearest, MIN(e.started_at) AS first"
-        f" FROM {per_project} WHERE {unbilled} GROUP BY e.project_id) u"
-        f" INNER JOIN {project} p ON p.id = u.project_id"
+        f" CAST(u.first_started_at AS TEXT)"
+        f" FROM {unbilled} u INNER JOIN {project} p ON p.id = u.project_id"
         f" INNER JOIN {client} c ON c.id = p.client_id"
-        f" LEFT JOIN (SELECT e.project_id AS project_id,"
-        f" SUM((e.duration_seconds + {own_step} - 1) / {own_step}) * {own_step} AS up,"
-        f" SUM((e.duration_seconds + {own_step} / 2) / {own_step}) * {own_step} AS nearest"
-        f" FROM {entry} e INNER JOIN {project} q ON q.id = e.project_id WHERE {unbilled}"
-        f" AND q.time_rounding_minutes > 0 AND q.time_rounding_minutes <> %s"
-        f" GROUP BY e.project_id, q.time_rounding_minutes) o ON o.project_id = u.project_id"
-        f" WHERE p.workspace_id = %s AND p.billing_method <> %s ORDER BY p.id"
+        f" WHERE u.workspace_id = %s AND u.entries > 0 AND p.billing_method <> %s{restrict}"
+        f" ORDER BY p.id"
     )
 
 
@@ -240,14 +221,14 @@ def unbilled_projects(
     client_ids: Collection[int] | None = None,
 ) -> list[UnbilledProject]:
     """ONE query, written by hand (portable SQL; the ORM spent ~2 ms of CPU building and
-    compiling it): per billable project (hourly or fixed fee, archived clients included),
-    its unbilled billable entries counted and summed (raw, and rounded per entry in integer
-    arithmetic exactly as RoundingRule.apply does it: up = ceil(s / step) · step, nearest =
-    floor((s + step / 2) / step) · step, the step being the project's own minutes when
-    positive, else the workspace's, at least one) and the oldest one's start. The WHERE on the
-    entries (their own workspace, the rule of invoicing.services.unbilled_entries) is the
-    condition and leading column of the partial index entry_unbilled_idx (timetracking):
-    only the workspace's unbilled entries are read. Bounded by the number of projects.
+    compiling it): per billable project (hourly or fixed fee, archived clients included)
+    with unbilled billable entries, its row of `UnbilledTime` (decision 0008): the entries
+    counted and summed, raw and rounded per entry (up = ceil(s / step) · step, nearest =
+    floor((s + step / 2) / step) · step, in the integer arithmetic of RoundingRule.apply)
+    at the project's effective step — its own minutes when positive, else the
+    workspace's, at least one — and the oldest one's start. One small row per project,
+    kept by the services with the entries, instead of aggregating every unbilled entry
+    (24,480 at `large`). Bounded by the number of projects.
 
     The one definition of a project's unbilled sums: the dashboard and the prompts read
     every project; the clients and projects lists only their page's (`project_ids`, or
@@ -256,24 +237,23 @@ def unbilled_projects(
         return []
     projects = sorted(project_ids or ())
     clients = sorted(client_ids or ())
-    # The workspace's step as RoundingRule.apply takes it (a project's own step when it has
-    # one, a positive number, else the workspace's; at least a minute).
-    step = max(int(workspace.time_rounding_minutes or 0), 1) * 60
-    non_billable = Project.BillingMethod.NON_BILLABLE.value
-    unbilled = [workspace.pk, *projects, *([workspace.pk, *clients] if clients else [])]
+    workspace_minutes = max(int(workspace.time_rounding_minutes or 0), 1)
     params: list[Any] = [
-        *(step - 1, step, step, step // 2, step, step),
-        *([non_billable] if clients else []),  # the join's, before the WHERE
-        *unbilled,
-        *unbilled,
-        workspace.time_rounding_minutes,
+        workspace_minutes,
+        workspace_minutes,
         workspace.pk,
-        non_billable,
+        Project.BillingMethod.NON_BILLABLE.value,
+        *projects,
+        *clients,
     ]
     with connection.cursor() as cursor:
         cursor.execute(_unbilled_projects_sql(len(projects), len(clients)), params)
         rows = cursor.fetchall()
-    # Positional, in the order of the fields; the sums are never NULL (a row has entries).
+    if any(row[16] is None for row in rows):
+        # A step outside TimeRounding.MINUTE_CHOICES, written around the services' and
+        # forms' validation: no stored sums for it. Wrong money is worse than an error.
+        raise ValueError(f"A rounding step without unbilled sums in workspace {workspace.pk}")
+    # Positional, in the order of the fields.
     return [
         UnbilledProject(
             project_id,
@@ -333,42 +313,49 @@ def _clients_from_projects(
     the same filter (hourly or fixed-fee projects of active clients), sums, cutoff, order
     and LIMIT. A client's sums are built once per client, its row only within the limit."""
     cutoff = ctx.now - dt.timedelta(days=UNBILLED_AFTER_DAYS)
-    found: dict[UUID, dict[str, Any]] = {}
+    hourly = Project.BillingMethod.HOURLY
+    # Per client (by its integer id: a UUID hashes in Python): the first project seen, then
+    # entries, seconds, Σ seconds × rate in cents (ints: a Decimal product per project cost
+    # ~1 µs), Σ seconds × rate for a rate that is not whole cents (never for a stored one;
+    # None without one), and the oldest start.
+    found: dict[int, list[Any]] = {}
+    cents_of: dict[Decimal, int | None] = {}  # a few distinct rates
     for project in projects:
         if project.client_archived or project.billing_method not in BILLING:
             continue
-        row = found.get(project.client_public_id)
+        row = found.get(project.client_id)
         if row is None:
-            row = found[project.client_public_id] = {
-                "project": project,
-                "entries": 0,
-                "seconds": 0,
-                "rate": None,
-                "first": None,
-            }
-        row["entries"] += project.entries
-        row["seconds"] += project.seconds
-        if project.billing_method == Project.BillingMethod.HOURLY:
+            row = found[project.client_id] = [project, 0, 0, 0, None, project.first_at]
+        row[1] += project.entries
+        row[2] += project.seconds
+        if project.billing_method == hourly:
             rate = project.hourly_rate if project.hourly_rate is not None else project.client_rate
             if rate is not None:
-                row["rate"] = (row["rate"] or Decimal(0)) + project.seconds * rate
-        if row["first"] is None or project.first_at < row["first"]:
-            row["first"] = project.first_at
-    due = [row for row in found.values() if row["first"] < cutoff]
-    due.sort(key=lambda row: (row["first"], row["project"].client_name))
+                if rate in cents_of:
+                    cents = cents_of[rate]
+                else:
+                    cents = cents_of[rate] = whole_cents(rate)
+                if cents is None:
+                    row[4] = (row[4] or Decimal(0)) + project.seconds * rate
+                else:
+                    row[3] += project.seconds * cents
+        if project.first_at < row[5]:
+            row[5] = project.first_at
+    due = [row for row in found.values() if row[5] < cutoff]
+    due.sort(key=lambda row: (row[5], row[0].client_name))
     return [
         ClientRow(
-            public_id=row["project"].client_public_id,
-            name=row["project"].client_name,
-            email=row["project"].client_email,
-            payment_terms_days=row["project"].client_terms,
-            currency=row["project"].client_currency,
-            unbilled_entries=row["entries"],
-            unbilled_seconds=row["seconds"],
-            unbilled_rate_seconds=Decimal(row["rate"] or 0),
-            first_unbilled_at=row["first"],
+            public_id=first.client_public_id,
+            name=first.client_name,
+            email=first.client_email,
+            payment_terms_days=first.client_terms,
+            currency=first.client_currency,
+            unbilled_entries=entries,
+            unbilled_seconds=seconds,
+            unbilled_rate_seconds=(rest or Decimal(0)) + Decimal(cents).scaleb(-2),
+            first_unbilled_at=first_at,
         )
-        for row in due[:limit]
+        for first, entries, seconds, cents, rest, first_at in due[:limit]
     ]
 
 
@@ -386,25 +373,25 @@ def _incomplete_clients_sql() -> str:
 def _clients_sql() -> str:
     """The clients family written by hand (portable SQL, the same text on PostgreSQL and
     SQLite): the ORM spent ~2 ms of CPU per dashboard building and compiling this union.
-    The WHERE of the first branch is the condition of the partial index entry_unbilled_idx
-    (timetracking), so only the workspace's unbilled entries are read."""
-    entry = TimeEntry._meta.db_table
+    The first branch reads the per-project unbilled time (`UnbilledTime`, decision 0008),
+    one row per project, not the entries: Σ seconds × rate per project is the Σ per entry
+    (the rate is the project's), as `_clients_from_projects` computes it."""
+    unbilled = UnbilledTime._meta.db_table
     project = Project._meta.db_table
     client = Client._meta.db_table
     return (
         f"SELECT * FROM ("  # noqa: S608
         f"SELECT 0 AS branch, c.public_id AS c_public_id, c.name AS c_name, c.email,"
-        f" c.payment_terms_days, c.currency, COUNT(e.id), SUM(e.duration_seconds),"
+        f" c.payment_terms_days, c.currency, SUM(u.entries), SUM(u.seconds),"
         f" SUM(CASE WHEN p.billing_method = %s"
-        f" THEN e.duration_seconds * COALESCE(p.hourly_rate, c.default_hourly_rate) END),"
-        f" MIN(e.started_at) AS first_at"
-        f" FROM {entry} e INNER JOIN {project} p ON p.id = e.project_id"
+        f" THEN u.seconds * COALESCE(p.hourly_rate, c.default_hourly_rate) END),"
+        f" MIN(u.first_started_at) AS first_at"
+        f" FROM {unbilled} u INNER JOIN {project} p ON p.id = u.project_id"
         f" INNER JOIN {client} c ON c.id = p.client_id"
-        f" WHERE e.workspace_id = %s AND e.is_billable"  # bare: see _unbilled_projects_sql
-        f" AND e.invoice_line_id IS NULL AND e.invoiced_at IS NULL"
+        f" WHERE u.workspace_id = %s AND u.entries > 0"
         f" AND p.billing_method IN (%s, %s) AND c.is_archived = %s"
         f" GROUP BY c.id, c.public_id, c.name, c.email, c.payment_terms_days, c.currency"
-        f" HAVING MIN(e.started_at) < %s"
+        f" HAVING MIN(u.first_started_at) < %s"
         f" UNION ALL"
         f" SELECT 1, public_id, name, email, payment_terms_days, currency, 0, 0, 0, NULL"
         f" FROM {client}"
@@ -417,7 +404,7 @@ def _clients_sql() -> str:
 @family("clients")
 def client_rows(ctx: Context) -> list[ClientRow]:
     """ONE query, a UNION ALL of (a) the unbilled billable time GROUPed BY client — the
-    WHERE keeps only unbilled rows before aggregating — for clients whose oldest unbilled
+    projects' rows of UnbilledTime, not the entries — for clients whose oldest unbilled
     entry is older than UNBILLED_AFTER_DAYS, and (b) active clients without an e-mail
     address or payment terms. Oldest unbilled time first; a client in both is merged."""
     if _absent(ctx, "has_client"):
@@ -451,8 +438,9 @@ def client_rows(ctx: Context) -> list[ClientRow]:
             email=email,
             payment_terms_days=terms,
             currency=currency,
-            unbilled_entries=entries or 0,
-            unbilled_seconds=seconds or 0,
+            # Sums of bigints: PostgreSQL's numeric.
+            unbilled_entries=int(entries or 0),
+            unbilled_seconds=int(seconds or 0),
             unbilled_rate_seconds=_money(rate or 0),
             first_unbilled_at=_datetime(first),
         )
@@ -725,8 +713,10 @@ class BudgetRow:
             return None
         return used / self.budget_amount
 
-    @property
+    @functools.cached_property
     def ratio(self) -> Decimal:
+        # Cached on the row (not a field: not compared): both budget rules and the 80 %
+        # rule's `also_raised` read it for each of the 50 rows.
         return max(r for r in (self.hours_ratio, self.amount_ratio, Decimal(0)) if r is not None)
 
 

@@ -13,6 +13,7 @@ from solodesk.core.models import Job
 from solodesk.projects.models import Project
 from solodesk.tests.factories import ProjectFactory, TagFactory, TimeEntryFactory
 from solodesk.timetracking.models import TimeEntry
+from solodesk.timetracking.tests.helpers import entry_as_json
 
 URL = "/api/v1/time-entries"
 EXPORT_TASK = "solodesk.timetracking.tasks.time_entries_export_task"
@@ -22,27 +23,6 @@ START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 def detail_url(entry: TimeEntry) -> str:
     return f"{URL}/{entry.public_id}"
-
-
-def as_json(entry: TimeEntry) -> dict:
-    entry = TimeEntry.objects.select_related("project__client", "user").get(pk=entry.pk)
-    return {
-        "id": str(entry.public_id),
-        "project_id": str(entry.project.public_id),
-        "project_name": entry.project.name,
-        "client_id": str(entry.project.client.public_id),
-        "client_name": entry.project.client.name,
-        "user_email": entry.user.email,
-        "started_at": entry.started_at.isoformat(),
-        "ended_at": entry.ended_at.isoformat(),
-        "duration_seconds": entry.duration_seconds,
-        "description": entry.description,
-        "billable": entry.is_billable,
-        "invoiced": entry.invoiced_at is not None,
-        "tags": sorted(tag.name for tag in entry.tags.all()),
-        "created_at": entry.created_at.isoformat(),
-        "updated_at": entry.updated_at.isoformat(),
-    }
 
 
 @pytest.fixture
@@ -78,7 +58,7 @@ def test_list_returns_the_workspaces_entries_newest_first(owner, stranger, proje
 
     assert response.status_code == 200
     assert response.json() == {
-        "items": [as_json(newer), as_json(older)],
+        "items": [entry_as_json(newer), entry_as_json(older)],
         "count": 2,
         "count_is_capped": False,
     }
@@ -172,7 +152,7 @@ def test_session_authentication_works_for_reads(owner, project):
     response = owner.client.get(detail_url(entry))
 
     assert response.status_code == 200
-    assert response.json() == as_json(entry)
+    assert response.json() == entry_as_json(entry)
 
 
 @pytest.mark.parametrize("rows", [3, 50])
@@ -334,7 +314,7 @@ def test_create_from_start_and_end(owner, project):
         project,
     )
     body = response.json()
-    assert body == as_json(entry)
+    assert body == entry_as_json(entry)
     assert (body["started_at"], body["ended_at"]) == (
         "2026-03-02T09:00:00+00:00",
         "2026-03-02T10:30:00+00:00",
@@ -361,13 +341,13 @@ def test_create_without_tags_answers_without_reading_tags_back(owner, project):
     assert response.status_code == 201
     assert response["Content-Type"] == "application/json; charset=utf-8"
     body = response.json()
-    assert body == as_json(TimeEntry.objects.get())
+    assert body == entry_as_json(TimeEntry.objects.get())
     assert (body["started_at"], body["tags"]) == ("2026-03-02T09:00:00.250000+00:00", [])
     assert not [q["sql"] for q in queries.captured_queries if "timetracking_tag" in q["sql"]]
 
 
 @pytest.mark.parametrize("rows", [3, 50])
-def test_create_costs_seven_queries_whatever_the_number_of_entries(
+def test_create_costs_eight_queries_whatever_the_number_of_entries(
     owner, project, rows, django_assert_num_queries
 ):
     for row in range(rows):
@@ -384,8 +364,9 @@ def test_create_costs_seven_queries_whatever_the_number_of_entries(
     # 3. the project with its client and its workspace, the workspace row FOR SHARE
     #    (decision 0007: the lock that orders entry writes against a recount)
     # 4. INSERT the entry; 5. upsert the day's totals; 6. upsert the month's totals
-    # 7. RELEASE SAVEPOINT
-    with django_assert_num_queries(7):
+    # 7. upsert the project's unbilled time (decision 0008: a billable entry)
+    # 8. RELEASE SAVEPOINT
+    with django_assert_num_queries(8):
         response = api.post(URL, payload, content_type="application/json")
 
     assert response.status_code == 201
@@ -547,7 +528,7 @@ def test_patch_changes_only_the_fields_sent(owner, project):
         START,
         5400,
     )
-    assert response.json() == as_json(entry)
+    assert response.json() == entry_as_json(entry)
     assert response.json()["tags"] == ["old"]
 
 
@@ -589,7 +570,7 @@ def test_patch_refuses_null_for_a_required_field(owner, project):
 
 def test_patch_rejects_a_strangers_project_and_changes_nothing(owner, stranger, project):
     entry = make_entry(owner, project)
-    before = as_json(entry)
+    before = entry_as_json(entry)
     strangers_project = ProjectFactory(client__workspace=stranger.workspace)
 
     response = patch(
@@ -600,7 +581,7 @@ def test_patch_rejects_a_strangers_project_and_changes_nothing(owner, stranger, 
 
     assert response.status_code == 400
     assert response.json()["errors"] == {"project_id": ["Project not found."]}
-    assert as_json(entry) == before
+    assert entry_as_json(entry) == before
 
 
 def test_patch_refuses_an_invoiced_entry(owner, project):
@@ -639,14 +620,14 @@ def test_delete_refuses_an_invoiced_entry(owner, project):
 )
 def test_stranger_gets_404_and_nothing_changes(owner, stranger, project, method, payload):
     entry = make_entry(owner, project, tags=["kept"])
-    before = as_json(entry)
+    before = entry_as_json(entry)
 
     kwargs = {"content_type": "application/json"} if payload is not None else {}
     response = getattr(stranger.api(), method)(detail_url(entry), payload, **kwargs)
 
     assert response.status_code == 404
     assert response.json() == {"message": "Not found."}
-    assert as_json(entry) == before
+    assert entry_as_json(entry) == before
 
 
 def test_requests_without_a_token_are_401(db):

@@ -37,9 +37,10 @@ def test_admin_bulk_delete_keeps_totals_with_one_upsert_per_workspace(owner, str
     with CaptureQueriesContext(connection) as queries:
         model_admin.delete_queryset(None, doomed)
     upserts = [q for q in queries.captured_queries if "ON CONFLICT" in q["sql"]]
-    # Two per workspace (the daily and the monthly totals, decision 0005), whatever the
-    # number of entries.
-    assert len(upserts) == 4
+    # Three per workspace (the daily and the monthly totals, decision 0005, and the unbilled
+    # time, decision 0008), whatever the number of entries. (The first entry of each,
+    # the oldest, stays: no recompute of the oldest start.)
+    assert len(upserts) == 6
     for persona in (owner, stranger):
         assert stored_days(persona.workspace) == expected_days(persona.workspace)
         assert TimeEntry.objects.filter(workspace=persona.workspace).count() == 1

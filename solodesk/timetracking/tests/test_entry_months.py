@@ -176,7 +176,9 @@ def test_moving_an_entry_to_another_project_moves_its_time_in_one_upsert(
     assert stored_months(workspace) == {(first.pk, march): (1, 3600, 3600)}
     # Queries: SAVEPOINT, UPDATE the entry, the workspace's time zone read under its lock
     # (decision 0007), the monthly totals' upsert (the day's totals do not change: same
-    # user, day, length and billability), RELEASE.
-    with django_assert_num_queries(5):
+    # user, day, length and billability), the unbilled time's upsert (both projects'
+    # rows in one statement; the first has no entry left, so no recompute: decision 0008),
+    # RELEASE.
+    with django_assert_num_queries(6):
         time_entry_update(entry=entry, project=second)
     assert stored_months(workspace) == {(second.pk, march): (1, 3600, 3600)}
