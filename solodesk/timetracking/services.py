@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import ForeignKey, QuerySet
 from django.utils import timezone
 
 from solodesk.accounts.models import User, Workspace
@@ -647,14 +647,44 @@ def time_entry_create(
 ENTRY_FIELDS = ("project", "started_at", "ended_at", "description", "is_billable", "tags")
 
 
+def _entry_locked(entry: TimeEntry) -> None:
+    """`entry` refreshed from its row, locked FOR UPDATE until the transaction ends: a change
+    or a delete starts from the row as it is, not from the caller's copy, read by a page or
+    a request before a draft took the entry (a save of the copy cleared the draft's line)
+    or another request changed it (the totals took off the copy's time, not the row's, and
+    drifted from the entries). Loaded relations whose key changed are dropped. On SQLite
+    the transaction (BEGIN IMMEDIATE) already holds the database's write lock. (Not
+    `refresh_from_db`, which drops every loaded relation: the caller's project, client
+    and workspace would cost queries again.)"""
+    fields = [field for field in TimeEntry._meta.concrete_fields if not field.primary_key]
+    row = (
+        TimeEntry.objects.select_for_update()
+        .filter(pk=entry.pk)
+        .values_list(*(field.attname for field in fields))
+        .first()
+    )
+    if row is None:
+        raise ApplicationError("This entry no longer exists.")
+    for field, value in zip(fields, row, strict=True):
+        if (
+            isinstance(field, ForeignKey)
+            and field.is_cached(entry)
+            and getattr(entry, field.attname) != value
+        ):
+            field.delete_cached_value(entry)
+        setattr(entry, field.attname, value)
+
+
 @transaction.atomic
 def time_entry_update(*, entry: TimeEntry, **fields: Any) -> TimeEntry:
     """`project`, when given, is an instance or a public id (the API's body). Another
     project moves the entry's time (the monthly totals are per project), so it is looked
-    up with the workspace lock (`_project_locked`); the same one only checked."""
+    up with the workspace lock (`_project_locked`); the same one only checked. The entry is
+    changed as its locked row is (`_entry_locked`); `entry` becomes that row."""
     unknown = set(fields) - set(ENTRY_FIELDS)
     if unknown:
         raise ApplicationError(f"Unknown time entry fields: {', '.join(sorted(unknown))}")
+    _entry_locked(entry)
     if entry.invoiced_at is not None:
         raise ApplicationError("This entry is on an invoice and can no longer be changed.")
     workspace = entry.workspace
@@ -683,6 +713,9 @@ def time_entry_update(*, entry: TimeEntry, **fields: Any) -> TimeEntry:
 
 @transaction.atomic
 def time_entry_delete(*, entry: TimeEntry) -> None:
+    """Deletes the entry's row as it is now (`_entry_locked`), and takes that off the
+    totals."""
+    _entry_locked(entry)
     if entry.invoiced_at is not None:
         raise ApplicationError("This entry is on an invoice and cannot be deleted.")
     share = EntryShare.of(entry)

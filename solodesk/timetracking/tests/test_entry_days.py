@@ -157,12 +157,13 @@ def test_one_write_is_one_upsert_and_an_update_moves_the_time_between_days(
     )
     assert stored_days(workspace) == {(owner.user.pk, BASE.date()): (1, 7200, 7200)}
     later = BASE + dt.timedelta(days=1)
-    # Queries: SAVEPOINT, UPDATE the entry, the workspace's time zone read under its lock
-    # (decision 0007), the one upsert of both days' totals, the upsert of the month's
+    # Queries: SAVEPOINT, the entry's row FOR UPDATE (the change starts from it), UPDATE
+    # the entry, the workspace's time zone read under its lock (decision 0007), the one
+    # upsert of both days' totals, the upsert of the month's
     # (same project and month: the billable seconds change), the upsert of the project's
     # unbilled time (no longer billable: its only entry goes, so no oldest start to
     # recompute; decision 0008), RELEASE.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         time_entry_update(
             entry=entry, started_at=later, ended_at=later + dt.timedelta(hours=1), is_billable=False
         )

@@ -174,11 +174,11 @@ def test_moving_an_entry_to_another_project_moves_its_time_in_one_upsert(
     )
     march = dt.date(2026, 3, 1)
     assert stored_months(workspace) == {(first.pk, march): (1, 3600, 3600)}
-    # Queries: SAVEPOINT, UPDATE the entry, the workspace's time zone read under its lock
-    # (decision 0007), the monthly totals' upsert (the day's totals do not change: same
+    # Queries: SAVEPOINT, the entry's row FOR UPDATE, UPDATE the entry, the workspace's
+    # time zone read under its lock (decision 0007), the monthly totals' upsert (the day's totals do not change: same
     # user, day, length and billability), the unbilled time's upsert (both projects'
     # rows in one statement; the first has no entry left, so no recompute: decision 0008),
     # RELEASE.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         time_entry_update(entry=entry, project=second)
     assert stored_months(workspace) == {(second.pk, march): (1, 3600, 3600)}

@@ -284,13 +284,13 @@ def test_removing_the_oldest_entry_recomputes_the_oldest_start(owner, django_ass
     oldest = _entry(workspace, owner.user, project, BASE, 60)
     _entry(workspace, owner.user, project, BASE + dt.timedelta(hours=2), 60)
     newer = _entry(workspace, owner.user, project, BASE + dt.timedelta(hours=1), 60)
-    # Queries: SAVEPOINT, DELETE the entry (and its tags' rows), the workspace's zone under
-    # its lock, the daily and monthly upserts, the unbilled upsert, RELEASE: a newer entry
-    # leaves the oldest start as it is.
-    with django_assert_num_queries(8):
+    # Queries: SAVEPOINT, the entry's row FOR UPDATE, DELETE the entry (and its tags'
+    # rows), the workspace's zone under its lock, the daily and monthly upserts, the
+    # unbilled upsert, RELEASE: a newer entry leaves the oldest start as it is.
+    with django_assert_num_queries(9):
         time_entry_delete(entry=newer)
     # The oldest: one more, the recompute of the oldest start.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         time_entry_delete(entry=oldest)
     assert UnbilledTime.objects.get(project=project).first_started_at == BASE + dt.timedelta(
         hours=2
@@ -303,8 +303,9 @@ def test_an_edit_that_leaves_the_unbilled_time_as_it_is_writes_no_summary(
     workspace = owner.workspace
     project = make_project(make_client(workspace))
     entry = _entry(workspace, owner.user, project, BASE, 60)
-    # Queries: SAVEPOINT, UPDATE the entry, RELEASE (no time moved, nothing unbilled changed).
-    with django_assert_num_queries(3):
+    # Queries: SAVEPOINT, the entry's row FOR UPDATE, UPDATE the entry, RELEASE (no time
+    # moved, nothing unbilled changed).
+    with django_assert_num_queries(4):
         time_entry_update(entry=entry, description="Other words")
 
 
