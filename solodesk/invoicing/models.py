@@ -7,6 +7,7 @@ Every amount is a Decimal rounded to the currency's minor unit.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -181,19 +182,28 @@ class Invoice(BaseModel):
 
     @property
     def amount_due(self) -> Decimal:
-        if self.status == self.Status.VOID:
-            return Decimal("0.00")
-        return self.total - self.amount_paid - self.amount_credited
+        return invoice_amount_due(self.status, self.total, self.amount_paid, self.amount_credited)
 
     @property
     def is_overdue(self) -> bool:
         """Derived, never stored: issued, money still due, due date passed."""
-        return (
-            self.status in {self.Status.ISSUED, self.Status.PARTIALLY_PAID}
-            and self.due_date is not None
-            and self.due_date < timezone.localdate()
-            and self.amount_due > 0
-        )
+        return invoice_is_overdue(self.status, self.due_date, self.amount_due)
+
+
+# The two rules for an invoice or for a row of its columns (the list page's tuples).
+def invoice_amount_due(status: str, total: Decimal, paid: Decimal, credited: Decimal) -> Decimal:
+    if status == Invoice.Status.VOID:
+        return Decimal("0.00")
+    return total - paid - credited
+
+
+def invoice_is_overdue(status: str, due_date: dt.date | None, due: Decimal) -> bool:
+    return (
+        status in {Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID}
+        and due_date is not None
+        and due_date < timezone.localdate()
+        and due > 0
+    )
 
 
 class PricedLine(models.Model):

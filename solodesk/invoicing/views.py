@@ -24,6 +24,7 @@ from solodesk.accounts.workspace import request_user as _user
 from solodesk.accounts.workspace import request_workspace as _workspace
 from solodesk.accounts.workspace import workspace_page
 from solodesk.core.exceptions import ApplicationError
+from solodesk.core.prepared import PreparedRows
 from solodesk.core.web import (
     add_service_error,
     form_with_lines_page,
@@ -92,9 +93,25 @@ class CappedPaginator(Paginator):
     asked for, in one `SELECT COUNT(*) FROM (… LIMIT n)` that stops early: exact for a
     short list (`count_is_exact`), "`count_shown`+" for a long one, with a next page as
     long as there are rows after this one. Page numbers past the end still land on the
-    last page: from there the count reaches the end and is exact."""
+    last page: from there the count reaches the end and is exact.
 
-    def __init__(self, object_list: QuerySet[Any], per_page: int, *, number: Any, cap: int) -> None:
+    `first_counted` and `capped_count`, when given, are the same rows' first page with the
+    capped count as its last column, and the capped count alone, compiled once
+    (`PreparedRows`, run with `values`; selectors.invoice_list_prepared): the first page
+    and its count are one query, a later page's count the other; the queryset reads the
+    pages after the first."""
+
+    def __init__(
+        self,
+        object_list: QuerySet[Any],
+        per_page: int,
+        *,
+        number: Any,
+        cap: int,
+        first_counted: PreparedRows | None = None,
+        capped_count: PreparedRows | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(object_list, per_page)
         self._rows = object_list
         try:
@@ -102,11 +119,25 @@ class CappedPaginator(Paginator):
         except (TypeError, ValueError):
             page = 1
         self._limit = (page - 1) * per_page + cap + 1
+        # The page asked for is the first: it and the count are one query.
+        self._first_counted = first_counted if page == 1 else None
+        self._capped_count = capped_count
+        self._values = values or {}
+        self._first_rows: list[tuple[Any, ...]] = []
 
     @cached_property
     def count(self) -> int:
-        # Without ORDER BY, PostgreSQL may count from any index (index-only, LIMIT-bound).
-        return self._rows.order_by()[: self._limit].count()
+        # Without ORDER BY, PostgreSQL may count from any index (index-only, LIMIT-bound);
+        # only the ids, whatever the rows' columns.
+        if self._first_counted is not None:
+            rows = self._first_counted.rows(
+                limit=self.per_page, count_limit=self._limit, **self._values
+            )
+            self._first_rows = [row[:-1] for row in rows]
+            return rows[0][-1] if rows else 0  # no first row: nothing to count
+        if self._capped_count is not None:
+            return self._capped_count.count(limit=self._limit, **self._values)
+        return self._rows.order_by().values("pk")[: self._limit].count()
 
     def page(self, number: Any) -> Page:
         """Past the first page, the rows are found by their ids first (an index-only scan
@@ -116,6 +147,8 @@ class CappedPaginator(Paginator):
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
         if bottom == 0:
+            if self._first_counted is not None:
+                return Page(self._first_rows[:top], number, self)
             return Page(self._rows[:top], number, self)
         ids = self._rows.values("pk")[bottom:top]
         return Page(self._rows.filter(pk__in=ids), number, self)
@@ -134,8 +167,10 @@ class CappedPaginator(Paginator):
 @workspace_page
 def invoice_list(request: HttpRequest) -> HttpResponse:
     # Queries: session, user (+ timer), membership (+ workspace), receivables per currency,
-    # COUNT of the tab's invoices (capped), one page of invoices (+ client), the overdue prompts
-    # (one UNION query; with prompts: + the user's prompt states, + one INSERT of "shown").
+    # the first page of invoices (+ client) with the COUNT of the tab's invoices (capped) as
+    # a column (a later page, or the overdue tab: the COUNT, then the page), the overdue
+    # prompts (one UNION query; with prompts: + the user's prompt states, + one INSERT of
+    # "shown").
     workspace = _workspace(request)
     prompts = prompt_list_for_user(
         workspace=workspace, user=_user(request), placement="invoice_list"
@@ -145,9 +180,19 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     tab = request.GET.get("status", "all")
     if tab not in TAB_FILTERS:
         tab = "all"
-    invoices = selectors.invoice_list_page(workspace=workspace, **TAB_FILTERS[tab])
+    filters = TAB_FILTERS[tab]
+    invoices = selectors.invoice_list_rows(workspace=workspace, **filters)
     number = request.GET.get("page")
-    page = CappedPaginator(invoices, PAGE_SIZE, number=number, cap=COUNT_CAP).get_page(number)
+    page = CappedPaginator(
+        invoices,
+        PAGE_SIZE,
+        number=number,
+        cap=COUNT_CAP,
+        first_counted=selectors.invoice_list_prepared("first_counted", **filters),
+        capped_count=selectors.invoice_list_prepared("count", **filters),
+        values={"workspace_id": workspace.pk},
+    ).get_page(number)
+    page.object_list = [selectors.InvoiceListRow._make(row) for row in page.object_list]
     return render(
         request,
         "invoicing/invoice_list.html",

@@ -87,8 +87,8 @@ def test_a_deep_page_of_a_tab_keeps_its_filter_and_order(owner, small_pages):
     second = owner.client.get(LIST_URL, {"status": "issued", "page": 2})
     third = owner.client.get(LIST_URL, {"status": "issued", "page": 3})
 
-    assert list(second.context["page"].object_list) == expected[2:4]
-    assert list(third.context["page"].object_list) == expected[4:]
+    assert _numbers(second) == [invoice.number for invoice in expected[2:4]]
+    assert _numbers(third) == [invoice.number for invoice in expected[4:]]
     assert 'href="?status=issued&amp;page=1" rel="prev"' in second.content.decode()
     assert "5 invoices" in third.content.decode()
 
