@@ -33,16 +33,21 @@ class TimeEntryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    # Deleting keeps the daily totals (TimeEntryDay) equal to the entries.
+    # Deleting keeps the derived totals (days, months, unbilled time) equal to the entries:
+    # what comes off them is each row as it is, read FOR UPDATE (as the services'
+    # `_entry_locked`), not the object the admin page loaded before.
     def delete_model(self, request, obj) -> None:
         with transaction.atomic():
-            super().delete_model(request, obj)
-            time_entry_days_apply(removed=[obj])
+            locked = TimeEntry.objects.select_for_update().filter(pk=obj.pk).first()
+            if locked is None:
+                return  # already deleted
+            super().delete_model(request, locked)
+            time_entry_days_apply(removed=[locked])
 
     def delete_queryset(self, request, queryset) -> None:
         with transaction.atomic():
             by_workspace: dict[int, list[TimeEntry]] = {}
-            for entry in queryset.select_related("workspace"):
+            for entry in queryset.select_related("workspace").select_for_update(of=("self",)):
                 by_workspace.setdefault(entry.workspace_id, []).append(entry)
             super().delete_queryset(request, queryset)
             # One upsert per workspace (its time zone), not one per entry.

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from solodesk.tests.factories import ProjectFactory, TimeEntryFactory
 from solodesk.timetracking.admin import TimeEntryAdmin
 from solodesk.timetracking.models import TimeEntry
+from solodesk.timetracking.services import time_entry_days_rebuild
 from solodesk.timetracking.tests.test_entry_days import BASE, expected_days, stored_days
 
 
@@ -44,3 +45,19 @@ def test_admin_bulk_delete_keeps_totals_with_one_upsert_per_workspace(owner, str
     for persona in (owner, stranger):
         assert stored_days(persona.workspace) == expected_days(persona.workspace)
         assert TimeEntry.objects.filter(workspace=persona.workspace).count() == 1
+
+
+def test_admin_delete_takes_off_the_entry_as_it_is_not_as_the_page_loaded_it(owner):
+    _entries(owner, 1)
+    loaded = TimeEntry.objects.get()  # the admin's delete page reads the entry
+    # Then another request makes it three hours long (here around the services, and the
+    # totals rebuilt to match).
+    TimeEntry.objects.filter(pk=loaded.pk).update(
+        ended_at=BASE + dt.timedelta(hours=3), duration_seconds=3 * 3600
+    )
+    time_entry_days_rebuild(workspace=owner.workspace)  # the totals of the edited entry
+
+    TimeEntryAdmin(TimeEntry, admin.site).delete_model(None, loaded)
+
+    assert not TimeEntry.objects.exists()
+    assert stored_days(owner.workspace) == {}
