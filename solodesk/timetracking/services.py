@@ -16,6 +16,7 @@ from solodesk.accounts.models import User, Workspace
 from solodesk.core.exceptions import ApplicationError
 from solodesk.core.models import Job
 from solodesk.core.prepared import PreparedQuery
+from solodesk.core.rawsql import datetime_value
 from solodesk.core.services import job_create
 from solodesk.projects.models import Project
 from solodesk.timetracking.models import (
@@ -225,7 +226,10 @@ def _unbilled_upsert(
             params,
         )
         # NULL when the project has no unbilled entry left.
-        firsts = {project_id: _stored_datetime(first) for project_id, first in cursor.fetchall()}
+        firsts = {
+            project_id: None if first is None else datetime_value(first)
+            for project_id, first in cursor.fetchall()
+        }
         recompute: list[Any] = []
         for (_, project_id), removed in sorted(removed_first.items()):
             first = firsts.get(project_id)
@@ -236,15 +240,6 @@ def _unbilled_upsert(
                 [f"(project_id = %s AND {table}.first_started_at >= %s)"] * (len(recompute) // 2)
             )
             _unbilled_first_recompute(cursor, condition, recompute)
-
-
-def _stored_datetime(value: Any) -> dt.datetime | None:
-    """A datetime from a raw cursor: aware from PostgreSQL, naive UTC (or its text) from
-    SQLite."""
-    if value is None:
-        return None
-    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def unbilled_time_apply(*, entry_ids: Iterable[int], sign: int) -> None:
