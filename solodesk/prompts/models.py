@@ -14,6 +14,10 @@ from django.db.models import Q
 from solodesk.core.models import BaseModel
 
 KEY_MAX_LENGTH = 120
+# The key of the one state row per user that remembers which "shown" events were recorded
+# in the current clock hour (`PromptState.shown_hour`, `shown_keys`). No rule has this
+# name, so no prompt has this key.
+SHOWN_MEMO_KEY = "~shown"
 
 
 class PromptState(BaseModel):
@@ -32,6 +36,12 @@ class PromptState(BaseModel):
     # The last click on its call to action: a completion within 7 days of it counts.
     clicked_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Only on the user's SHOWN_MEMO_KEY row: the clock hour (hours since the epoch) and the
+    # event keys whose "shown" was recorded in it. The dashboard's state query reads the
+    # row with the others, so a reload within the hour writes nothing, whichever web
+    # process serves it (the memo is in the database, not in a process).
+    shown_hour = models.PositiveIntegerField(null=True, blank=True)
+    shown_keys = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [

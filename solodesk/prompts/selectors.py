@@ -27,7 +27,7 @@ from django.http import Http404
 
 from solodesk.accounts.models import User, Workspace
 from solodesk.prompts import rules as _rules  # noqa: F401  (registers the rules)
-from solodesk.prompts.models import PromptEvent, PromptState
+from solodesk.prompts.models import SHOWN_MEMO_KEY, PromptEvent, PromptState
 from solodesk.prompts.registry import (
     PLACEMENTS,
     RULES,
@@ -81,7 +81,8 @@ def _state_map_sql() -> str:
     table = PromptState._meta.db_table
     return (
         f"SELECT * FROM {table} WHERE workspace_id = %s AND user_id = %s AND ("  # noqa: S608
-        f'dismissed_at IS NOT NULL OR snoozed_until > %s OR clicked_at >= %s OR "key" = %s)'
+        f"dismissed_at IS NOT NULL OR snoozed_until > %s OR clicked_at >= %s "
+        f'OR "key" IN (%s, %s))'
     )
 
 
@@ -89,7 +90,8 @@ def prompt_state_map(
     *, workspace: Workspace, user: User, now: dt.datetime, today: dt.date
 ) -> dict[str, PromptState]:
     """The states that matter now, in one query: dismissed, snoozed past today, clicked
-    within the completion window, and the checklist's. (Written as SQL: the dashboard reads
+    within the completion window, the checklist's, and the memo of the "shown" events
+    recorded this hour (`SHOWN_MEMO_KEY`, read by `prompt_events_record_shown`). (Written as SQL: the dashboard reads
     it on every view, and building the ORM's OR of four conditions cost ~1 ms of CPU.)"""
     ops = connection.ops
     states = PromptState.objects.raw(
@@ -100,6 +102,7 @@ def prompt_state_map(
             ops.adapt_datefield_value(today),
             ops.adapt_datetimefield_value(now - COMPLETION_WINDOW),
             ONBOARDING,
+            SHOWN_MEMO_KEY,
         ],
     )
     return {state.key: state for state in states}

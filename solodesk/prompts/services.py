@@ -2,10 +2,12 @@
 
 - shown: one bulk INSERT … ON CONFLICT DO NOTHING for all the prompts of a page. A unique
   index on (user, key, clock hour) for "shown" rows makes reloads within the same hour
-  insert nothing, so the counts mean "seen in that hour", not "page loads". Each process
-  remembers the rows it committed this hour (`_SHOWN_THIS_HOUR`), so a reload whose
-  prompts were all recorded already skips the INSERT (one query and ~1–2 ms less per
-  dashboard); another process, or a restart, only sends an INSERT that conflicts.
+  insert nothing, so the counts mean "seen in that hour", not "page loads". The user's
+  memo row (`SHOWN_MEMO_KEY`: the hour and the event keys recorded in it), which the
+  page's state query already read, lets a reload whose prompts were all recorded this hour
+  skip the INSERT (one query and ~1–2 ms less per dashboard); when something new was
+  recorded, one upsert keeps the memo. It is a row, not process memory: any web process
+  serves the reload the same way, and a rolled-back INSERT rolls the memo back with it.
 - clicked: recorded by the `/prompts/go/<key>/` redirect (an event and `clicked_at`).
 - completed: noticed while a dashboard is evaluated: a key clicked in the last 7 days whose
   rule ran and no longer raises it. Its event goes into the same bulk INSERT as the shown
@@ -15,7 +17,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import Any
 
 from django.db import transaction
@@ -23,37 +24,34 @@ from django.utils import timezone
 
 from solodesk.accounts.models import User, Workspace
 from solodesk.core.exceptions import ApplicationError
-from solodesk.prompts.models import PromptEvent, PromptState
+from solodesk.prompts.models import SHOWN_MEMO_KEY, PromptEvent, PromptState
 from solodesk.prompts.registry import rule_of
 from solodesk.prompts.selectors import PromptList, prompt_completed_keys
 
 MAX_SNOOZE_DAYS = 365
-# (workspace public id, user id, event key, hour) of "shown" rows this process committed.
-# Only an optimisation: a missing entry costs an INSERT that conflicts, never a lost event
-# (entries are added after the commit). Cleared when it grows past the cap.
-_SHOWN_THIS_HOUR: dict[tuple[str, int, str, int], None] = {}
-_SHOWN_CAP = 20_000
+# A memo holding more keys than this for one hour starts again from the page's keys (it
+# only ever costs an INSERT that conflicts).
+SHOWN_MEMO_CAP = 200
 
 
 def _hour(moment: dt.datetime) -> int:
     return int(moment.timestamp() // 3600)
 
 
-def _remember_shown(keys: list[tuple[str, int, str, int]]) -> None:
-    if len(_SHOWN_THIS_HOUR) > _SHOWN_CAP:
-        _SHOWN_THIS_HOUR.clear()
-    _SHOWN_THIS_HOUR.update(dict.fromkeys(keys))
-
-
 def prompt_events_record_shown(
     *, workspace: Workspace, user: User, prompts: list[Any], now: dt.datetime | None = None
 ) -> None:
     """Record "shown" for every prompt of a page, and "completed" for the prompts that went
-    away after a click: one INSERT (plus one upsert of states when something completed)."""
+    away after a click: one INSERT, plus one upsert of the hour's memo when something was
+    shown for the first time this hour and one of states when something completed; nothing
+    at all on a reload whose prompts the memo holds."""
     when = now or getattr(prompts, "now", None) or timezone.now()
     hour = _hour(when)
-    workspace_key, user_id = str(workspace.public_id), user.pk
-    memo = [(workspace_key, user_id, prompt.event_key, hour) for prompt in prompts]
+    # The states a `PromptList` carries include the memo of this user's hour, if any.
+    states: dict[str, PromptState] | None = getattr(prompts, "states", None)
+    memo = states.get(SHOWN_MEMO_KEY) if states is not None else None
+    recorded = set(memo.shown_keys) if memo is not None and memo.shown_hour == hour else set()
+    shown = [prompt for prompt in prompts if prompt.event_key not in recorded]
     events = [
         PromptEvent(
             workspace=workspace,
@@ -64,8 +62,7 @@ def prompt_events_record_shown(
             created_at=when,
             hour=hour,
         )
-        for prompt, seen in zip(prompts, memo, strict=True)
-        if seen not in _SHOWN_THIS_HOUR
+        for prompt in shown
     ]
     completed: list[str] = []
     finished: set[str] = set()
@@ -86,18 +83,37 @@ def prompt_events_record_shown(
     ]
     if events:
         PromptEvent.objects.bulk_create(events, ignore_conflicts=True)
-        transaction.on_commit(functools.partial(_remember_shown, memo))
+    if shown and states is not None:
+        # Only for a caller whose states were read: the next read of them sees the memo.
+        new_keys = {prompt.event_key for prompt in shown}
+        keys = recorded | new_keys if len(recorded) < SHOWN_MEMO_CAP else new_keys
+        memo = PromptState(
+            workspace=workspace,
+            user=user,
+            key=SHOWN_MEMO_KEY,
+            shown_hour=hour,
+            shown_keys=sorted(keys),
+        )
+        _states_upsert([memo], "shown_hour", "shown_keys")
     done = sorted(set(completed) | finished)
     if done:
-        PromptState.objects.bulk_create(
+        _states_upsert(
             [
                 PromptState(workspace=workspace, user=user, key=key, completed_at=when)
                 for key in done
             ],
-            update_conflicts=True,
-            unique_fields=["workspace", "user", "key"],
-            update_fields=["completed_at", "updated_at"],
+            "completed_at",
         )
+
+
+def _states_upsert(states: list[PromptState], *fields: str) -> None:
+    """One INSERT … ON CONFLICT (workspace, user, key) DO UPDATE of `fields`."""
+    PromptState.objects.bulk_create(
+        states,
+        update_conflicts=True,
+        unique_fields=["workspace", "user", "key"],
+        update_fields=[*fields, "updated_at"],
+    )
 
 
 @transaction.atomic
@@ -113,11 +129,8 @@ def prompt_click_record(
         kind=PromptEvent.Kind.CLICKED,
         created_at=when,
     )
-    PromptState.objects.bulk_create(
-        [PromptState(workspace=workspace, user=user, key=key, clicked_at=when)],
-        update_conflicts=True,
-        unique_fields=["workspace", "user", "key"],
-        update_fields=["clicked_at", "updated_at"],
+    _states_upsert(
+        [PromptState(workspace=workspace, user=user, key=key, clicked_at=when)], "clicked_at"
     )
 
 

@@ -52,10 +52,15 @@ def test_dashboard_prompts_and_events_cost_five_queries_whatever_the_rows(
     # Budget 6. 1 the user's prompt states, 2 clients (unbilled time, missing details: one
     # GROUP BY), 3 documents (overdue / draft / unsent invoices UNION accepted / expiring
     # quotes), 4 projects past 80 % of budget (one GROUP BY), 5 one INSERT of every "shown"
-    # event. The checklist is done (no onboarding query); the timer came with the user.
-    with django_assert_num_queries(5):
+    # event, 6 the upsert of the hour's memo of them. The checklist is done (no onboarding
+    # query); the timer came with the user.
+    with django_assert_num_queries(6):
         prompts = prompt_list_for_user(workspace=owner.workspace, user=user, limit=None)
         prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts)
+    # A reload within the hour reads the memo with the states and writes nothing.
+    with django_assert_num_queries(4):
+        again = prompt_list_for_user(workspace=owner.workspace, user=user, limit=None)
+        prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=again)
     rules = {p.rule for p in prompts}
     assert rules == {
         "unbilled_time",
@@ -74,9 +79,10 @@ def test_dashboard_during_onboarding_costs_six_queries_whatever_the_rows(
 ):
     book(owner, rows)
     user = fresh_user(owner.user)
-    # Budget 6. 1 prompt states, 2 onboarding facts (EXISTS / LIMIT 1 subqueries), 3 clients,
-    # 4 documents, 5 projects, 6 the INSERT of "shown" events.
-    with django_assert_num_queries(6):
+    # Budget 7 (the first view of the hour). 1 prompt states, 2 onboarding facts (EXISTS /
+    # LIMIT 1 subqueries), 3 clients, 4 documents, 5 projects, 6 the INSERT of "shown"
+    # events, 7 the upsert of the hour's memo.
+    with django_assert_num_queries(7):
         prompts = prompt_list_for_user(workspace=owner.workspace, user=user)
         prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts)
     assert prompts[0].rule == "onboarding"
@@ -84,8 +90,9 @@ def test_dashboard_during_onboarding_costs_six_queries_whatever_the_rows(
 
 def test_a_new_workspace_costs_three_queries(owner, django_assert_num_queries):
     user = fresh_user(owner.user)
-    # 1 prompt states, 2 onboarding facts (which prove the other families empty), 3 INSERT.
-    with django_assert_num_queries(3):
+    # 1 prompt states, 2 onboarding facts (which prove the other families empty), 3 INSERT,
+    # 4 the hour's memo.
+    with django_assert_num_queries(4):
         prompts = prompt_list_for_user(workspace=owner.workspace, user=user)
         prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts)
     assert keys(prompts) == ["onboarding"]

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from solodesk.core.exceptions import ApplicationError
 from solodesk.invoicing import services as invoicing
-from solodesk.prompts.models import PromptEvent, PromptState
+from solodesk.prompts.models import SHOWN_MEMO_KEY, PromptEvent, PromptState
+from solodesk.prompts.registry import Prompt
 from solodesk.prompts.selectors import prompt_list_for_user
 from solodesk.prompts.services import (
     prompt_click_record,
@@ -142,32 +144,55 @@ def test_snooze_refuses_bad_input(owner, kwargs, field):
     assert field in error.value.errors
 
 
-def test_a_reload_in_the_same_hour_skips_the_insert_once_committed(
-    owner, django_capture_on_commit_callbacks, django_assert_num_queries
-):
-    """Each process remembers the "shown" rows it committed this hour: a reload whose
-    prompts are all recorded sends no INSERT; a new hour or a new prompt does."""
+def test_a_reload_in_the_same_hour_writes_nothing(owner, django_assert_num_queries):
+    """The hour's memo is a row read with the states: a reload whose prompts were all
+    recorded this hour sends no INSERT, in whichever process it runs; a new hour does."""
+    now = timezone.now().replace(minute=5)
+    user = fresh_user(owner.user)
+
+    def reload(moment):
+        return prompt_list_for_user(workspace=owner.workspace, user=user, now=moment)
+
+    prompts = reload(now)
+    with django_assert_num_queries(2):  # the events, then the memo
+        prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts)
+    memo = PromptState.objects.get(user=user, key=SHOWN_MEMO_KEY)
+    assert memo.shown_keys == ["onboarding:business_profile"]
+    later = now.replace(minute=50)
+    prompts = reload(later)
+    with django_assert_num_queries(0):
+        prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts)
+    next_hour = now + dt.timedelta(hours=1)
+    prompts = reload(next_hour)
+    with django_assert_num_queries(2):
+        prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts)
+    assert kinds("onboarding:business_profile") == ["shown", "shown"]
+    assert PromptState.objects.get(pk=memo.pk).shown_hour == int(next_hour.timestamp() // 3600)
+
+
+def test_a_new_prompt_in_the_hour_is_recorded_and_joins_the_memo(owner):
     now = timezone.now().replace(minute=5)
     user = fresh_user(owner.user)
     prompts = prompt_list_for_user(workspace=owner.workspace, user=user, now=now)
-    with django_capture_on_commit_callbacks(execute=True):
-        prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts, now=now)
-    with django_assert_num_queries(0):
-        prompt_events_record_shown(
-            workspace=owner.workspace, user=user, prompts=prompts, now=now.replace(minute=50)
-        )
-    with django_assert_num_queries(1):  # the next hour: one INSERT
-        prompt_events_record_shown(
-            workspace=owner.workspace, user=user, prompts=prompts, now=now + dt.timedelta(hours=1)
-        )
-    assert kinds("onboarding:business_profile") == ["shown", "shown"]
+    prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts)
+    prompts = prompt_list_for_user(workspace=owner.workspace, user=user, now=now)
+    prompts.append(Prompt(key="invoice_overdue:new", rule="invoice_overdue", priority=1))
+    prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts)
+    memo = PromptState.objects.get(user=user, key=SHOWN_MEMO_KEY)
+    assert memo.shown_keys == ["invoice_overdue:new", "onboarding:business_profile"]
+    shown = PromptEvent.objects.filter(user=user, kind="shown").values_list("key", flat=True)
+    assert sorted(shown) == memo.shown_keys
 
 
 def test_nothing_is_remembered_when_the_insert_is_rolled_back(owner, django_assert_num_queries):
     now = timezone.now().replace(minute=5)
     user = fresh_user(owner.user)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        prompts = prompt_list_for_user(workspace=owner.workspace, user=user, now=now)
+        prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts)
+        raise RuntimeError("the request failed after recording")
+    # The memo rolled back with the events: the next view records them.
     prompts = prompt_list_for_user(workspace=owner.workspace, user=user, now=now)
-    prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts, now=now)
-    # The test's transaction never commits: the next call still sends its INSERT.
-    with django_assert_num_queries(1):
-        prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts, now=now)
+    with django_assert_num_queries(2):
+        prompt_events_record_shown(workspace=owner.workspace, user=user, prompts=prompts)
+    assert kinds("onboarding:business_profile") == ["shown"]

@@ -42,10 +42,12 @@ def test_list_page_query_count_does_not_grow(owner, rows, django_assert_num_quer
         workspace=owner.workspace, user=owner.user, key="onboarding", completed_at=timezone.now()
     )
     # 1 session, 2 user (+ timer), 3 membership (+ workspace), 4 prompt states, 5 clients,
-    # 6 documents, 7 projects, 8 INSERT of the shown events.
-    with django_assert_num_queries(8):
+    # 6 documents, 7 projects, 8 INSERT of the shown events, 9 the upsert of the hour's memo.
+    with django_assert_num_queries(9):
         response = owner.client.get(LIST_URL)
     assert response.content.decode().count('data-testid="prompt"') == 4 * rows
+    with django_assert_num_queries(7):  # a reload within the hour writes nothing
+        owner.client.get(LIST_URL)
 
 
 def test_go_records_the_click_and_redirects_to_the_call_to_action(owner):
