@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import hashlib
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from solodesk.core.l10n import DEFAULT_LOCALE, LOCALE_CHOICES
@@ -22,9 +24,48 @@ class TimeRounding:
     NEAREST = "nearest"
     MODE_CHOICES = [(NONE, "No rounding"), (UP, "Round up"), (NEAREST, "Round to nearest")]
     MINUTE_CHOICES = [(1, "1 minute"), (6, "6 minutes"), (15, "15 minutes"), (30, "30 minutes")]
+    # The steps `timetracking.UnbilledTime` keeps sums for (decision 0008): a CHECK on the
+    # workspace's and the project's step keeps any other out, even written around the
+    # services and forms, since no stored sum would match it.
+    STEPS = tuple(minutes for minutes, _label in MINUTE_CHOICES)
     PER_ENTRY = "entry"
     PER_LINE = "line"
     SCOPE_CHOICES = [(PER_ENTRY, "Each entry"), (PER_LINE, "The line's total")]
+
+
+class KnownRoundingStep(models.CheckConstraint):
+    """CHECK the model's `time_rounding_minutes` is one of `TimeRounding.STEPS` (or NULL,
+    where the field allows it: the workspace's step then applies). A model form validates
+    it in Python, not with Django's default `SELECT 1 WHERE <condition>` per save: the
+    field's choices already say the same thing, and the CHECK is there for writes that go
+    around the forms."""
+
+    def __init__(
+        self, *, name: str, nullable: bool = False, condition: Any = None, **kwargs: Any
+    ) -> None:
+        self.nullable = nullable
+        if condition is None:  # a migration passes the condition it was made with
+            condition = models.Q(time_rounding_minutes__in=TimeRounding.STEPS)
+            if nullable:
+                condition = models.Q(time_rounding_minutes__isnull=True) | condition
+        super().__init__(condition=condition, name=name, **kwargs)
+
+    def deconstruct(self) -> Any:
+        path, args, kwargs = super().deconstruct()
+        if self.nullable:
+            kwargs["nullable"] = True
+        return path, args, kwargs
+
+    def validate(self, model, instance, exclude=None, using=None):  # type: ignore[no-untyped-def]
+        if exclude and "time_rounding_minutes" in exclude:
+            return
+        minutes = instance.time_rounding_minutes
+        if (minutes is None and self.nullable) or minutes in TimeRounding.STEPS:
+            return
+        raise ValidationError(
+            {"time_rounding_minutes": self.get_violation_error_message()},
+            code=self.violation_error_code,
+        )
 
 
 class UserManager(BaseUserManager["User"]):
@@ -99,6 +140,11 @@ class Workspace(BaseModel):
     time_rounding_scope = models.CharField(
         max_length=10, choices=TimeRounding.SCOPE_CHOICES, default=TimeRounding.PER_ENTRY
     )
+
+    class Meta:
+        constraints = [
+            KnownRoundingStep(name="workspace_rounding_step_known"),
+        ]
 
     def __str__(self) -> str:
         return self.name

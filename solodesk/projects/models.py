@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from solodesk.accounts.models import TimeRounding
+from solodesk.accounts.models import KnownRoundingStep, TimeRounding
 from solodesk.core.models import BaseModel
 from solodesk.core.money import MoneyField
 
@@ -56,7 +56,8 @@ class Project(BaseModel):
             models.CheckConstraint(
                 condition=models.Q(hourly_rate__gte=0) | models.Q(hourly_rate__isnull=True),
                 name="project_rate_not_negative",
-            )
+            ),
+            KnownRoundingStep(name="project_rounding_step_known", nullable=True),
         ]
 
     def __str__(self) -> str:

@@ -7,8 +7,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from solodesk.accounts.models import KnownRoundingStep, TimeRounding, Workspace
 from solodesk.accounts.tests.test_workspace_settings import VALID
 from solodesk.invoicing import services as invoicing
 from solodesk.invoicing.tests.factories import make_client, make_entry, make_project
@@ -177,3 +180,37 @@ def test_rounding_chosen_in_the_settings_ui_changes_an_invoice_from_time(owner):
     )
     assert response.status_code == 302
     assert invoice_quantity() == (D("0.500"), D("50.00"), 1940)
+
+
+@pytest.mark.parametrize("minutes", [0, 7, 60])
+def test_a_step_without_unbilled_sums_is_refused_by_the_database(owner, minutes):
+    """`UnbilledTime` keeps sums at the four steps only (decision 0008): a CHECK keeps any
+    other step out of the workspace and the project, even written around the forms and
+    the services, so the dashboard never reads a step it has no sums for."""
+    project = make_project(make_client(owner.workspace), name="Website")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Project.objects.filter(pk=project.pk).update(time_rounding_minutes=minutes)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Workspace.objects.filter(pk=owner.workspace.pk).update(time_rounding_minutes=minutes)
+    Project.objects.filter(pk=project.pk).update(time_rounding_minutes=None)  # the default
+    for step in TimeRounding.STEPS:
+        Project.objects.filter(pk=project.pk).update(time_rounding_minutes=step)
+        Workspace.objects.filter(pk=owner.workspace.pk).update(time_rounding_minutes=step)
+
+
+def test_a_form_checks_the_step_in_python_without_a_query(owner, django_assert_num_queries):
+    project = make_project(make_client(owner.workspace), name="Website")
+    (constraint,) = [c for c in Project._meta.constraints if isinstance(c, KnownRoundingStep)]
+    (workspace_constraint,) = Workspace._meta.constraints
+    with django_assert_num_queries(0):
+        project.time_rounding_minutes = None  # the workspace's step
+        constraint.validate(Project, project)
+        owner.workspace.time_rounding_minutes = 15
+        workspace_constraint.validate(Workspace, owner.workspace)
+        project.time_rounding_minutes = 7
+        with pytest.raises(ValidationError) as error:
+            constraint.validate(Project, project)
+        assert "time_rounding_minutes" in error.value.message_dict
+        owner.workspace.time_rounding_minutes = None
+        with pytest.raises(ValidationError):
+            workspace_constraint.validate(Workspace, owner.workspace)
