@@ -24,6 +24,9 @@ PostgreSQL + Redis deployment).
    concurrency 2). For each endpoint and each `--concurrency`, a load generator in a
    separate process (bench/loadgen.py: closed loop, N clients back to back, warm-up
    excluded): p50/p95/p99, mean, requests per second, errors.
+   Right after each GET's 1-client run, the same GET `--in-process` times in this
+   process (Django's test client): wall and CPU p50 at that moment, to read the HTTP
+   figure against the machine's speed then.
 4. Busy workers: dashboard at 1 client idle, then while the worker renders up to
    `--pdfs` invoice PDFs (queued through the app's own PDF job, `invoice_pdf_request`);
    the send-invoice request (POST /api/v1/invoices/{id}/send) vs rendering the PDF
@@ -350,6 +353,47 @@ def count_queries(fx: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, An
     if reports_path() is None:
         counts["yearly_report"] = {"queries": None, "status": "not built"}
     return counts, selects
+
+
+def in_process(fx: dict[str, Any], endpoint: Endpoint, requests: int) -> dict[str, Any]:
+    """The same GET in this process with Django's test client, right after its 1-client
+    HTTP run: wall and CPU (this thread's) p50, so the HTTP figure can be read against
+    what the view itself cost at that moment on this machine (its speed varies from minute
+    to minute) and the difference is what gunicorn, the network and the client add. The
+    unused objects are frozen first, as a web worker's are (config/wsgi.py)."""
+    import gc
+
+    from django.test import Client
+
+    from solodesk.accounts.models import User
+
+    if endpoint.auth == "session":
+        client = Client()
+        client.force_login(User.objects.get(email=fx["email"]))
+    else:
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {fx['token']}")
+    for _ in range(3):
+        client.get(endpoint.path)
+    gc.collect()
+    gc.freeze()
+    walls, cpus = [], []
+    before = load_average()
+    try:
+        for _ in range(requests):
+            wall, cpu = time.perf_counter(), time.thread_time()
+            response = client.get(endpoint.path)
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((time.thread_time() - cpu) * 1000)
+            if response.status_code != 200:
+                raise RuntimeError(f"in process GET {endpoint.path}: {response.status_code}")
+    finally:
+        gc.unfreeze()
+    return {
+        "requests": requests,
+        "wall_p50_ms": round(statistics.median(walls), 2),
+        "cpu_p50_ms": round(statistics.median(cpus), 2),
+        "load_average_before": before,
+    }
 
 
 def explain_heaviest(
@@ -846,6 +890,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             requests=args.requests,
                             warmup=args.warmup,
                         )
+                        if concurrency == 1 and endpoint.kind == "get" and args.in_process:
+                            measured["in_process"] = in_process(fx, endpoint, args.in_process)
                         if any(s[:1] not in "23" for s in measured["status_counts"]):
                             log = (db.tmp / "gunicorn.log").read_text(errors="replace")
                             errors = [line for line in log.splitlines() if " 200 " not in line]
@@ -877,6 +923,12 @@ def main() -> None:
         type=lambda s: [int(x) for x in s.split(",")],
         default=[1, 8],
         help="comma-separated client counts (default 1,8)",
+    )
+    parser.add_argument(
+        "--in-process",
+        type=int,
+        default=100,
+        help="after each GET's 1-client run, the same GET this many times in process (0: skip)",
     )
     parser.add_argument("--pdfs", type=int, default=1000, help="PDFs for the busy run (0: skip)")
     parser.add_argument("--busy-chunk", type=float, default=5.0, help=argparse.SUPPRESS)

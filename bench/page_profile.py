@@ -60,6 +60,9 @@ def main() -> None:
     parser.add_argument("--slowest", type=int, default=8, help="queries listed per request")
     parser.add_argument("--explain", type=int, default=0, metavar="N")
     parser.add_argument("--no-cprofile", action="store_true")
+    parser.add_argument(
+        "--sort", default="cumulative", help="the cProfile's order: cumulative, tottime, ..."
+    )
     args = parser.parse_args()
 
     django_setup()
@@ -120,7 +123,7 @@ def main() -> None:
             get()
         profile.disable()
         print("\ncProfile of 10 requests:")
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profile).sort_stats(args.sort).print_stats(40)
 
 
 if __name__ == "__main__":

@@ -176,6 +176,23 @@ def section_latency(http: dict[str, Any] | None) -> list[str]:
         "The yearly report's 300 ms target is applied to its p50 at 1 client (p99 shown).",
         "",
     ]
+    inside = {
+        endpoint.get("label", name): (run["in_process"], run.get("p50_ms"))
+        for name, endpoint in (http.get("endpoints") or {}).items()
+        if isinstance(run := endpoint.get("1"), dict) and run.get("in_process")
+    }
+    if inside:
+        samples = next(iter(inside.values()))[0]["requests"]
+        measured = "; ".join(
+            f"{label}: {number(own['wall_p50_ms'])} ms wall, {number(own['cpu_p50_ms'])} ms "
+            f"CPU (HTTP p50 {number(p50)})"
+            for label, (own, p50) in inside.items()
+        )
+        lines += [
+            "The same GETs in the bench's process right after their 1-client runs (Django's "
+            f"test client, no HTTP; p50 of {samples}): {measured}.",
+            "",
+        ]
     return lines
 
 
