@@ -310,6 +310,42 @@ def cmd_remind(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recount(args: argparse.Namespace) -> int:
+    """Rebuild the totals the services keep (time per day and month, unbilled time,
+    revenue per month) from the records, for every workspace or one, and say what differed.
+    Exit 1 with --check when something differs (nothing is changed then)."""
+    _django_setup()
+    from django.core.exceptions import ValidationError
+
+    from solodesk.accounts.models import Workspace
+    from solodesk.accounts.services import derived_totals_recount
+
+    workspaces = Workspace.objects.order_by("pk")
+    if args.workspace:
+        try:
+            workspaces = workspaces.filter(public_id=args.workspace)
+            found = workspaces.exists()
+        except ValidationError:
+            found = False
+        if not found:
+            print(f"error: no workspace with the id {args.workspace}", file=sys.stderr)
+            return 2
+    differing = 0
+    for workspace in workspaces.iterator():
+        print(f"{workspace.name} ({workspace.public_id})", flush=True)
+        for check in derived_totals_recount(workspace=workspace, dry_run=args.check):
+            differing += check.differing
+            verdict = "match" if not check.differing else f"{check.differing:,} rows differ"
+            if check.differing and not args.check:
+                verdict += f", rebuilt: {check.rows_after:,} rows"
+            print(f"  {check.name:<22} {check.rows_before:>9,} rows  {verdict}", flush=True)
+    if args.check and differing:
+        print(f"{differing:,} rows differ: run `solodesk recount` to rebuild them.")
+        return 1
+    print("Every total matches its records." if not differing else "Rebuilt.")
+    return 0
+
+
 def cmd_createuser(args: argparse.Namespace) -> int:
     _django_setup()
     from django.contrib.auth.password_validation import validate_password
@@ -398,6 +434,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--send", action="store_true", help="send them here instead of through the worker"
     )
     remind.set_defaults(func=cmd_remind)
+    recount = sub.add_parser(
+        "recount", help="rebuild the kept totals from the records (after an edit around the app)"
+    )
+    recount.add_argument("--workspace", help="one workspace's public id (default: every one)")
+    recount.add_argument(
+        "--check", action="store_true", help="only say what differs; change nothing (exit 1)"
+    )
+    recount.set_defaults(func=cmd_recount)
     create = sub.add_parser("createuser", help="create a user and their workspace")
     create.add_argument("--email", required=True)
     create.add_argument("--password", required=True)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -153,6 +155,72 @@ def time_totals_recount_run(*, job: Job) -> Job:
 
     time_entry_days_rebuild(workspace=job.workspace)
     return job_complete(job=job)
+
+
+@dataclass(frozen=True)
+class TotalsCheck:
+    """One kind of derived totals of a workspace, before and after a recount."""
+
+    name: str
+    rows_before: int
+    rows_after: int
+    # Rows whose values the rebuild changed, added or removed: the larger of the rows only
+    # before and the rows only after (as multisets of their values), so a row whose sums
+    # were wrong counts once.
+    differing: int
+
+
+def derived_totals_recount(*, workspace: Workspace, dry_run: bool = False) -> list[TotalsCheck]:
+    """Rebuild every total the services keep with the records they sum, from those records:
+    the daily and monthly time totals (decisions 0004, 0005), the unbilled time per project
+    (0008) and the monthly revenue (0006). The services keep them in the transaction of
+    each write; a write made around them (SQL, `QuerySet.update`, a partial restore)
+    leaves them out of step until this runs (`solodesk recount`). Each kind is compared
+    before and after, and with `dry_run` the rebuild is rolled back: it only says what
+    differs. One transaction; the time totals are rebuilt under the workspace lock that
+    entry writes take (decision 0007). A write that commits a new project's or client's
+    first row at the same moment can make the rebuild fail on that row's key: nothing is
+    changed then, and a second run succeeds."""
+    from solodesk.invoicing.models import RevenueMonth
+    from solodesk.invoicing.services import revenue_months_rebuild
+    from solodesk.timetracking.models import TimeEntryDay, TimeEntryMonth, UnbilledTime
+    from solodesk.timetracking.services import time_entry_days_rebuild, unbilled_time_rebuild
+
+    kinds: list[tuple[str, type[Any]]] = [
+        ("daily time totals", TimeEntryDay),
+        ("monthly time totals", TimeEntryMonth),
+        ("unbilled time", UnbilledTime),
+        ("monthly revenue", RevenueMonth),
+    ]
+
+    def state() -> list[Counter[tuple[Any, ...]]]:
+        states = []
+        for _name, model in kinds:
+            fields = [
+                field.attname
+                for field in model._meta.concrete_fields
+                if not field.primary_key and field.attname not in ("created_at", "updated_at")
+            ]
+            states.append(Counter(model.objects.filter(workspace=workspace).values_list(*fields)))
+        return states
+
+    with transaction.atomic():
+        before = state()
+        time_entry_days_rebuild(workspace=workspace)
+        unbilled_time_rebuild(workspace=workspace)
+        revenue_months_rebuild(workspace=workspace)
+        after = state()
+        if dry_run:
+            transaction.set_rollback(True)
+    return [
+        TotalsCheck(
+            name=name,
+            rows_before=sum(old.values()),
+            rows_after=sum(new.values()),
+            differing=max(sum((old - new).values()), sum((new - old).values())),
+        )
+        for (name, _model), old, new in zip(kinds, before, after, strict=True)
+    ]
 
 
 def api_token_create(*, workspace: Workspace, user: User, name: str) -> tuple[ApiToken, str]:

@@ -1,0 +1,101 @@
+"""`solodesk recount`: every total the services keep, rebuilt from its records after a write
+made around them, or only checked (`--check`: nothing changes, exit 1 when something
+differs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from solodesk.accounts.services import derived_totals_recount
+from solodesk.cli import main
+from solodesk.invoicing.models import RevenueMonth
+from solodesk.invoicing.tests.factories import make_client, make_entry, make_issued, make_project
+from solodesk.timetracking.models import TimeEntry, TimeEntryDay, TimeEntryMonth, UnbilledTime
+
+pytestmark = pytest.mark.django_db
+
+
+def _totals(workspace):
+    return [
+        sorted(model.objects.filter(workspace=workspace).values_list(*fields))
+        for model, fields in (
+            (TimeEntryDay, ("user_id", "day", "entries", "seconds", "billable_seconds")),
+            (TimeEntryMonth, ("project_id", "month", "entries", "seconds", "billable_seconds")),
+            (UnbilledTime, ("project_id", "entries", "seconds", "up_15", "first_started_at")),
+            (RevenueMonth, ("client_id", "currency", "month", "invoiced", "paid")),
+        )
+    ]
+
+
+@pytest.fixture
+def booked(owner):
+    """Two entries and an issued invoice, written through the services."""
+    client = make_client(owner.workspace, name="Acme")
+    project = make_project(client, hourly_rate=Decimal("90.00"))
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(days=3)
+    entries = [
+        make_entry(
+            project=project, user=owner.user, start=start + dt.timedelta(hours=h), minutes=50
+        )
+        for h in (0, 2)
+    ]
+    make_issued(workspace=owner.workspace, user=owner.user, client=client)
+    return entries
+
+
+def test_a_write_around_the_services_is_found_by_check_and_fixed_by_the_rebuild(owner, booked):
+    # Around the services: the entry is longer, its totals do not know.
+    TimeEntry.objects.filter(pk=booked[0].pk).update(
+        ended_at=booked[0].ended_at + dt.timedelta(minutes=25), duration_seconds=75 * 60
+    )
+    RevenueMonth.objects.filter(workspace=owner.workspace).update(invoiced=Decimal("1.00"))
+    corrupted = _totals(owner.workspace)
+
+    checked = derived_totals_recount(workspace=owner.workspace, dry_run=True)
+    assert {c.name: c.differing for c in checked} == {
+        "daily time totals": 1,
+        "monthly time totals": 1,
+        "unbilled time": 1,
+        "monthly revenue": 1,
+    }
+    assert _totals(owner.workspace) == corrupted  # a check changes nothing
+
+    rebuilt = derived_totals_recount(workspace=owner.workspace)
+    assert [c.differing for c in rebuilt] == [1, 1, 1, 1]
+    day, month, unbilled, revenue = _totals(owner.workspace)
+    assert day[0][3] == month[0][3] == unbilled[0][2] == 125 * 60
+    assert revenue[0][3] != Decimal("1.00")
+    assert [c.differing for c in derived_totals_recount(workspace=owner.workspace)] == [0] * 4
+
+
+def test_totals_kept_by_the_services_need_no_rebuild(owner, booked):
+    kept = _totals(owner.workspace)
+    assert all(c.differing == 0 for c in derived_totals_recount(workspace=owner.workspace))
+    assert _totals(owner.workspace) == kept
+
+
+def test_the_command_checks_then_rebuilds(owner, booked, capsys):
+    UnbilledTime.objects.filter(workspace=owner.workspace).delete()
+
+    assert main(["recount", "--check"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{owner.workspace.name} ({owner.workspace.public_id})"
+    assert "  unbilled time                  0 rows  1 rows differ" in out
+    assert out[-1] == "1 rows differ: run `solodesk recount` to rebuild them."
+    assert not UnbilledTime.objects.exists()
+
+    assert main(["recount", "--workspace", str(owner.workspace.public_id)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "Rebuilt."
+    assert UnbilledTime.objects.filter(workspace=owner.workspace).count() == 1
+    assert main(["recount", "--check"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "Every total matches its records."
+
+
+@pytest.mark.parametrize("public_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_an_unknown_workspace_is_an_error(owner, capsys, public_id):
+    assert main(["recount", "--workspace", public_id]) == 2
+    assert capsys.readouterr().err == f"error: no workspace with the id {public_id}\n"
