@@ -126,11 +126,11 @@ def test_list_rejects_a_malformed_date_naming_it(owner):
     assert list(response.json()["errors"]) == ["date_from"]
 
 
-def test_list_pages_up_to_a_thousand_entries_and_refuses_more(owner, project):
+def test_list_pages_up_to_two_thousand_entries_and_refuses_more(owner, project):
     entries = [make_entry(owner, project, hours_after_start=-n) for n in range(3)]
 
-    page = owner.api().get(URL, {"limit": 1000, "offset": 1}).json()
-    too_many = owner.api().get(URL, {"limit": 1001})
+    page = owner.api().get(URL, {"limit": 2000, "offset": 1}).json()
+    too_many = owner.api().get(URL, {"limit": 2001})
 
     assert page["count"] == 3
     assert [item["id"] for item in page["items"]] == [str(e.public_id) for e in entries[1:]]
@@ -165,12 +165,11 @@ def test_list_costs_four_queries_whatever_the_number_of_entries(
     api = owner.api()
 
     # 1. API token joined with its workspace and user
-    # 2. the page of entries joined with project, client and user (plain rows), on
-    #    PostgreSQL with their tag names (an array subquery)
-    # 3. SQLite only: the tag names of those entries
-    # 4. COUNT of the filtered entries, stopping 1,000 rows past the offset (the page is
+    # 2. the page of entries joined with project, client and user, with their tag names
+    #    (a subquery), each row's JSON written by the database
+    # 3. COUNT of the filtered entries, stopping 1,000 rows past the offset (the page is
     #    full: more may follow)
-    with django_assert_num_queries(3 if connection.vendor == "postgresql" else 4):
+    with django_assert_num_queries(3):
         response = api.get(URL, {"limit": 3})
 
     assert response.json()["count"] == rows
@@ -184,10 +183,10 @@ def test_list_skips_the_count_on_the_last_page(owner, project, rows, django_asse
         make_entry(owner, project, hours_after_start=row)
     api = owner.api()
 
-    # 1. API token; 2. the page; 3. SQLite only: its tags. A page shorter than `limit` is
-    # the last one, so the count is its offset plus its length.
-    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 3):
-        last_page = api.get(URL, {"limit": 1000, "offset": 1}).json()
+    # 1. API token; 2. the page. A page shorter than `limit` is the last one, so the count
+    # is its offset plus its length.
+    with django_assert_num_queries(2):
+        last_page = api.get(URL, {"limit": 2000, "offset": 1}).json()
 
     assert last_page["count"] == rows
     assert len(last_page["items"]) == rows - 1
@@ -228,6 +227,22 @@ def test_list_counts_at_most_the_cap_past_the_offset(owner, project, monkeypatch
     assert (exactly_the_cap["count"], exactly_the_cap["count_is_capped"]) == (8, True)
     # A short page is the last one: its count is exact without a COUNT.
     assert (last["count"], last["count_is_capped"], len(last["items"])) == (9, False, 1)
+
+
+def test_a_full_page_longer_than_the_cap_counts_at_least_its_rows(owner, project, monkeypatch):
+    monkeypatch.setattr(CappedLimitOffsetPagination, "count_cap", 3)
+    for row in range(9):
+        make_entry(owner, project, hours_after_start=row)
+    api = owner.api()
+
+    first = api.get(URL, {"limit": 5}).json()
+    later = api.get(URL, {"limit": 4, "offset": 1}).json()
+    near_the_end = api.get(URL, {"limit": 4, "offset": 5}).json()
+
+    # Counted up to the end of the page, then as far past it as the page is long.
+    assert (first["count"], first["count_is_capped"], len(first["items"])) == (5, True, 5)
+    assert (later["count"], later["count_is_capped"], len(later["items"])) == (5, True, 4)
+    assert (near_the_end["count"], near_the_end["count_is_capped"]) == (9, False)
 
 
 def test_list_items_are_the_details_json(owner, project):
