@@ -15,7 +15,7 @@ from django.utils import timezone
 from solodesk.accounts.models import User, Workspace
 from solodesk.core.exceptions import ApplicationError
 from solodesk.core.models import Job
-from solodesk.core.prepared import PreparedQuery
+from solodesk.core.prepared import PreparedQuery, statement_cursor
 from solodesk.core.rawsql import datetime_value
 from solodesk.core.services import job_create
 from solodesk.projects.models import Project
@@ -115,7 +115,7 @@ def _upsert_totals(
         ]
     values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
     workspace_column, other_column, day_column = columns
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({workspace_column}, {other_column}, {day_column}, "  # noqa: S608
             f"entries, seconds, billable_seconds) VALUES {values} "
@@ -219,7 +219,7 @@ def _unbilled_upsert(
         params += [*key, *sums[key], None if first is None else adapt(first)]
     row = f"({', '.join(['%s'] * (len(UNBILLED_SUMS) + 3))})"
     table = connection.ops.quote_name(UnbilledTime._meta.db_table)
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(
             _unbilled_upsert_sql(f"VALUES {', '.join([row] * len(keys))}")
             + " RETURNING project_id, first_started_at",
@@ -337,7 +337,7 @@ def _time_zones_locked(
     if connection.features.has_select_for_update:
         lock = " FOR NO KEY UPDATE" if for_rebuild else " FOR SHARE"
     table = connection.ops.quote_name(Workspace._meta.db_table)
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(
             f"SELECT id, time_zone FROM {table} "  # noqa: S608 - table name from the model
             f"WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{lock}",
