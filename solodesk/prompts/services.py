@@ -87,14 +87,14 @@ def prompt_events_record_shown(
         # Only for a caller whose states were read: the next read of them sees the memo.
         new_keys = {prompt.event_key for prompt in shown}
         keys = recorded | new_keys if len(recorded) < SHOWN_MEMO_CAP else new_keys
-        memo = PromptState(
+        kept = PromptState(
             workspace=workspace,
             user=user,
             key=SHOWN_MEMO_KEY,
             shown_hour=hour,
             shown_keys=sorted(keys),
         )
-        _states_upsert([memo], "shown_hour", "shown_keys")
+        _states_upsert([kept], "shown_hour", "shown_keys")
     done = sorted(set(completed) | finished)
     if done:
         _states_upsert(

@@ -206,11 +206,18 @@ def test_list_counts_the_entries_past_the_end_and_on_a_full_page(owner, project)
     assert (len(exactly_all["items"]), exactly_all["count"]) == (4, 4)
 
 
-def test_list_counts_at_most_the_cap_past_the_offset(owner, project, monkeypatch):
+@pytest.fixture
+def nine_entries_count_cap_three(owner, project, monkeypatch):
+    """Nine entries and the list's COUNT capped at 3 rows past the offset; the owner's API
+    client."""
     monkeypatch.setattr(CappedLimitOffsetPagination, "count_cap", 3)
     for row in range(9):
         make_entry(owner, project, hours_after_start=row)
-    api = owner.api()
+    return owner.api()
+
+
+def test_list_counts_at_most_the_cap_past_the_offset(nine_entries_count_cap_three):
+    api = nine_entries_count_cap_three
 
     first = api.get(URL, {"limit": 2}).json()
     later = api.get(URL, {"limit": 2, "offset": 4}).json()
@@ -229,11 +236,8 @@ def test_list_counts_at_most_the_cap_past_the_offset(owner, project, monkeypatch
     assert (last["count"], last["count_is_capped"], len(last["items"])) == (9, False, 1)
 
 
-def test_a_full_page_longer_than_the_cap_counts_at_least_its_rows(owner, project, monkeypatch):
-    monkeypatch.setattr(CappedLimitOffsetPagination, "count_cap", 3)
-    for row in range(9):
-        make_entry(owner, project, hours_after_start=row)
-    api = owner.api()
+def test_a_full_page_longer_than_the_cap_counts_at_least_its_rows(nine_entries_count_cap_three):
+    api = nine_entries_count_cap_three
 
     first = api.get(URL, {"limit": 5}).json()
     later = api.get(URL, {"limit": 4, "offset": 1}).json()
