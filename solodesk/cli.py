@@ -312,13 +312,14 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 def cmd_recount(args: argparse.Namespace) -> int:
     """Rebuild the totals the services keep (time per day and month, unbilled time,
-    revenue per month) from the records, for every workspace or one, and say what differed.
-    Exit 1 with --check when something differs (nothing is changed then)."""
+    revenue per month) from the records, for every workspace or one, and say what differed;
+    on PostgreSQL then vacuum their tables (`derived_totals_vacuum`). Exit 1 with --check
+    when something differs (nothing is changed or vacuumed then)."""
     _django_setup()
     from django.core.exceptions import ValidationError
 
     from solodesk.accounts.models import Workspace
-    from solodesk.accounts.services import derived_totals_recount
+    from solodesk.accounts.services import derived_totals_recount, derived_totals_vacuum
 
     workspaces = Workspace.objects.order_by("pk")
     if args.workspace:
@@ -342,6 +343,10 @@ def cmd_recount(args: argparse.Namespace) -> int:
     if args.check and differing:
         print(f"{differing:,} rows differ: run `solodesk recount` to rebuild them.")
         return 1
+    # Every rebuild rewrote its rows, matching or not: vacuum once, after the last commit
+    # (here, not in the service, which stays usable inside a caller's transaction).
+    if not args.check and derived_totals_vacuum():
+        print("Vacuumed and analyzed the totals' tables.", flush=True)
     print("Every total matches its records." if not differing else "Rebuilt.")
     return 0
 

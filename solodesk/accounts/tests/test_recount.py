@@ -8,9 +8,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from solodesk.accounts.services import derived_totals_recount
+from solodesk.accounts.services import derived_totals_recount, derived_totals_vacuum
 from solodesk.cli import main
 from solodesk.invoicing.models import RevenueMonth
 from solodesk.invoicing.tests.factories import make_client, make_entry, make_issued, make_project
@@ -99,3 +100,76 @@ def test_the_command_checks_then_rebuilds(owner, booked, capsys):
 def test_an_unknown_workspace_is_an_error(owner, capsys, public_id):
     assert main(["recount", "--workspace", public_id]) == 2
     assert capsys.readouterr().err == f"error: no workspace with the id {public_id}\n"
+
+
+# --- vacuum after a real recount (PostgreSQL) ---------------------------------------------
+
+DERIVED_TABLES = [
+    model._meta.db_table for model in (TimeEntryDay, TimeEntryMonth, UnbilledTime, RevenueMonth)
+]
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="VACUUM and pg_stat_user_tables are PostgreSQL's"
+)
+
+
+def _vacuums(column: str = "vacuum_count, analyze_count") -> dict[str, tuple[int, ...]]:
+    """Manual VACUUM and ANALYZE runs per table (autovacuum's are counted apart). This
+    connection's own counts are sent first: a late one would land after what is read, and
+    the next are then held back for a second (as in a real recount, quick after its start)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            f"SELECT relname, {column} FROM pg_stat_user_tables WHERE relname = ANY(%s)",  # noqa: S608
+            [DERIVED_TABLES],
+        )
+        return {name: tuple(counts) for name, *counts in cursor.fetchall()}
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_recount_vacuums_and_analyzes_the_four_tables_once_committed(owner, booked, capsys):
+    UnbilledTime.objects.filter(workspace=owner.workspace).delete()
+    before = _vacuums()
+    assert sorted(before) == sorted(DERIVED_TABLES)
+
+    assert main(["recount"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == ["Vacuumed and analyzed the totals' tables.", "Rebuilt."]
+    after = _vacuums()
+    assert {name: (v - before[name][0], a - before[name][1]) for name, (v, a) in after.items()} == {
+        name: (1, 1) for name in DERIVED_TABLES
+    }
+    # The rows the rebuild deleted are gone, and the statistics say so.
+    assert _vacuums("n_dead_tup, n_mod_since_analyze") == {name: (0, 0) for name in DERIVED_TABLES}
+    assert UnbilledTime.objects.filter(workspace=owner.workspace).count() == 1
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_check_does_not_vacuum(owner, booked, capsys):
+    before = _vacuums()
+    assert main(["recount", "--check"]) == 0
+    assert "Vacuumed" not in capsys.readouterr().out
+    assert _vacuums() == before
+
+
+def test_inside_a_transaction_the_recount_skips_the_vacuum(owner, booked, capsys):
+    # The test's own transaction, as a caller's `atomic` would be: VACUUM would fail there.
+    assert connection.in_atomic_block
+    assert derived_totals_vacuum() is False
+    assert main(["recount"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "Every total matches its records."
+    assert not any(line.startswith("Vacuumed") for line in out)
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="the other databases")
+@pytest.mark.django_db(transaction=True)
+def test_on_sqlite_a_recount_in_autocommit_does_nothing_more(owner, booked, capsys):
+    assert not connection.in_atomic_block
+    assert main(["recount"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "Every total matches its records."
+    assert not any(line.startswith("Vacuumed") for line in out)
+    assert derived_totals_vacuum() is False
