@@ -18,7 +18,7 @@ changes only with which filters are present: its caller keeps one per combinatio
 parameters too. Its tests compare each combination with the ORM's rows and order.
 
 `statement_cursor()` is the cursor of statements run on every request (`PreparedQuery`'s, the
-time totals' upserts). On PostgreSQL they are prepared once per connection: parameters bound
+time totals' upserts, the dashboard's and the prompts' hand-written aggregates). On PostgreSQL they are prepared once per connection: parameters bound
 server-side, the statement prepared after a few uses (psycopg's `prepare_threshold`,
 settings.DATABASE_PREPARED_STATEMENTS). Planning the API token's four-table join cost
 PostgreSQL ~0.7 ms of CPU for 0.06 ms of execution; PostgreSQL's CPU per API create went

@@ -8,9 +8,9 @@ Queries (after the request's session, user + running timer, membership + workspa
    month, and the user's own daily totals (TimeEntryDay) of this week;
 3. unbilled: the projects' rows of the unbilled time totals (timetracking.UnbilledTime,
    decision 0008: raw seconds and the per-entry rounded sums at the project's rounding
-   step, kept with the entries), priced in Python per project
-   (`prompts.rules.families.unbilled_projects`: the dashboard view reads these rows once
-   and hands them to the prompts' `clients` family too);
+   step, kept with the entries), priced per project and summed per client in SQL
+   (`prompts.rules.families.unbilled_clients`: the dashboard view reads these rows once
+   and hands them to the prompts' `clients` family too), per currency here;
 4. receivables: `invoicing.selectors.invoice_receivables` (one GROUP BY currency);
 5. revenue: invoiced (by issue month) and paid (by payment month) per currency, from the
    monthly revenue totals (invoicing.RevenueMonth, decision 0006);
@@ -38,13 +38,19 @@ from django.utils import timezone
 from solodesk.accounts.models import TimeRounding, User, Workspace
 from solodesk.clients.models import Client
 from solodesk.core.money import CURRENCIES, quantize, whole_cents
+from solodesk.core.prepared import statement_cursor
 from solodesk.core.rawsql import date_value, datetime_value, money_sum, uuid_value
 from solodesk.core.selectors import heartbeat_get
 from solodesk.invoicing.models import Invoice, Payment, RevenueMonth
 from solodesk.invoicing.selectors import invoice_receivables
 from solodesk.invoicing.services import BILLED_STATUSES, RoundingRule, hours_from_seconds
 from solodesk.projects.models import Project
-from solodesk.prompts.rules.families import UnbilledProject, unbilled_projects
+from solodesk.prompts.rules.families import (
+    UnbilledClient,
+    UnbilledProject,
+    unbilled_clients,
+    unbilled_projects,
+)
 from solodesk.timetracking.models import TimeEntry, TimeEntryDay, TimeEntryMonth
 
 MONTHS = 12
@@ -117,7 +123,7 @@ def dashboard_quick_start_projects(
     245 ms at 3,000 projects and 1,000,000 entries; then one per candidate, built with the
     ORM at ~4 ms of CPU per dashboard.) A project last used before the user's last
     RECENT_ENTRIES entries is not a quick start, which is what "recent" means."""
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(
             _quick_starts_sql(connection.vendor),
             [workspace.pk, user.pk, RECENT_ENTRIES, workspace.pk, limit],
@@ -193,7 +199,7 @@ def dashboard_hours(
     billable = [0] * MONTHS
     totals = [0, 0, 0, 0]  # today, today billable, week, week billable
     adapt = connection.ops.adapt_datefield_value
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(
             _hours_sql(),
             [
@@ -339,6 +345,32 @@ def dashboard_unbilled(
     ]
 
 
+def unbilled_by_currency(clients: list[UnbilledClient]) -> list[UnbilledAmount]:
+    """The dashboard's unbilled time per currency from `unbilled_clients`' rows, priced per
+    project in SQL as `dashboard_unbilled` prices them (a client bills in one currency)."""
+    by_currency: dict[str, list[int]] = {}  # entries, seconds, unpriced, fixed fee, minor
+    for client in clients:
+        row = by_currency.get(client.currency)
+        if row is None:
+            row = by_currency[client.currency] = [0, 0, 0, 0, 0]
+        row[0] += client.entries
+        row[1] += client.seconds
+        row[2] += client.fixed_fee_seconds + client.no_rate_seconds
+        row[3] += client.fixed_fee_seconds
+        row[4] += client.amount_minor
+    return [
+        UnbilledAmount(
+            currency=currency,
+            amount=quantize(Decimal(minor).scaleb(-CURRENCIES.get(currency, ("", 2))[1]), currency),
+            entry_count=entries,
+            seconds=seconds,
+            unpriced_seconds=unpriced,
+            fixed_fee_seconds=fixed_fee,
+        )
+        for currency, (entries, seconds, unpriced, fixed_fee, minor) in sorted(by_currency.items())
+    ]
+
+
 # --- revenue --------------------------------------------------------------------------------
 
 
@@ -422,7 +454,7 @@ def dashboard_revenue(*, workspace: Workspace, today: dt.date) -> list[Revenue]:
         next_month,
         workspace.pk,
     ]
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(_revenue_sql(connection.vendor), params)
         rows = cursor.fetchall()
     months = month_series(today)
@@ -490,7 +522,7 @@ def dashboard_summary(
     workspace: Workspace,
     user: User,
     now: dt.datetime | None = None,
-    unbilled: list[UnbilledProject] | None = None,
+    unbilled: list[UnbilledClient] | None = None,
 ) -> DashboardSummary:
     """Everything on the dashboard but the prompts and the scheduler's health, in 5 queries
     whatever the amount of data (see the module's docstring)."""
@@ -502,7 +534,9 @@ def dashboard_summary(
         quick_starts=dashboard_quick_start_projects(workspace=workspace, user=user),
         hours=hours,
         hours_by_month=hours_by_month,
-        unbilled=dashboard_unbilled(workspace=workspace, projects=unbilled),
+        unbilled=unbilled_by_currency(
+            unbilled if unbilled is not None else unbilled_clients(workspace=workspace)
+        ),
         receivables=invoice_receivables(workspace=workspace),
         revenue=dashboard_revenue(workspace=workspace, today=today),
     )

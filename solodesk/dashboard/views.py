@@ -23,7 +23,7 @@ from solodesk.dashboard.selectors import (
     dashboard_summary,
 )
 from solodesk.invoicing.templatetags.money import money
-from solodesk.prompts.rules.families import unbilled_projects
+from solodesk.prompts.rules.families import unbilled_clients
 from solodesk.prompts.selectors import DASHBOARD_CARDS, prompt_list_for_user
 from solodesk.prompts.services import prompt_events_record_shown
 from solodesk.timetracking.templatetags.timefmt import hours
@@ -97,15 +97,15 @@ def _draw_charts(revenue: RevenueKey, months: HoursKey) -> tuple[list[BarChart],
 @workspace_page
 def home(request: HttpRequest) -> HttpResponse:
     # Queries (9 + the prompts'): session, user (+ running timer, project, client),
-    # membership (+ workspace), unbilled time (one GROUP BY project, shared with the
+    # membership (+ workspace), unbilled time (one GROUP BY client, shared with the
     # prompts), the quick-start projects (+ clients), hours (the daily totals of 12
     # months), receivables (one GROUP BY currency),
     # revenue (invoiced UNION ALL paid), and, for owners, the scheduler's heartbeat.
     workspace = request_workspace(request)
     user = request_user(request)
     now = timezone.now()
-    # The unbilled time per project is read once, for the summary and the prompts.
-    unbilled = unbilled_projects(workspace=workspace)
+    # The unbilled time per client is read once, for the summary and the prompts.
+    unbilled = unbilled_clients(workspace=workspace)
     summary = dashboard_summary(workspace=workspace, user=user, now=now, unbilled=unbilled)
     is_owner = request.membership.role == Membership.Role.OWNER  # type: ignore[attr-defined]
     prompts = prompt_list_for_user(
@@ -116,7 +116,7 @@ def home(request: HttpRequest) -> HttpResponse:
         # for the "See all N suggestions" link to the /prompts/ page.
         limit=DASHBOARD_CARDS,
         now=now,  # the summary's moment: one "today" on the page, even around midnight
-        unbilled_projects=unbilled,
+        unbilled_clients=unbilled,
     )
     if prompts:
         prompt_events_record_shown(workspace=workspace, user=user, prompts=prompts)

@@ -37,7 +37,7 @@ from solodesk.prompts.registry import (
     evaluate,
     rule_of,
 )
-from solodesk.prompts.rules.families import UNBILLED_PROJECTS, UnbilledProject
+from solodesk.prompts.rules.families import UNBILLED_CLIENTS, UnbilledClient
 
 ONBOARDING = "onboarding"
 # A completion counts when the prompt's condition went away within this long of a click.
@@ -125,22 +125,22 @@ def prompt_list_for_user(
     limit: int | None = DASHBOARD_LIMIT,
     per_rule: int | None = PER_RULE_LIMIT,
     now: dt.datetime | None = None,
-    unbilled_projects: list[UnbilledProject] | None = None,
+    unbilled_clients: list[UnbilledClient] | None = None,
 ) -> PromptList:
     """The prompts this user should see on `placement`, highest priority first, without
     the dismissed and snoozed ones. `subject` (a public id) keeps the prompts about one
     object (the project page). Pass the result to `prompt_events_record_shown`.
 
-    `unbilled_projects`: the rows of `rules.families.unbilled_projects` when the caller
+    `unbilled_clients`: the rows of `rules.families.unbilled_clients` when the caller
     already read them (the dashboard), so the `clients` family does not read the unbilled
-    entries a second time (it then runs one small query for the clients missing details)."""
+    time a second time (it then runs one small query for the clients missing details)."""
     if placement not in PLACEMENTS:
         raise ValueError(f"Unknown prompt placement {placement!r}")
     ctx = Context(workspace=workspace, user=user, placement=placement, subject=str(subject or ""))
     if now is not None:
         ctx.now = now
-    if unbilled_projects is not None:
-        ctx.results[UNBILLED_PROJECTS] = unbilled_projects
+    if unbilled_clients is not None:
+        ctx.results[UNBILLED_CLIENTS] = unbilled_clients
     today = ctx.today
     states: dict[str, PromptState] = {}
     if placement == "dashboard":

@@ -17,7 +17,7 @@ from django.utils import timezone
 from solodesk.dashboard.selectors import dashboard_quick_start_projects
 from solodesk.invoicing.models import Invoice
 from solodesk.invoicing.selectors import invoice_list
-from solodesk.prompts.rules.families import unbilled_projects
+from solodesk.prompts.rules.families import unbilled_clients, unbilled_projects
 from solodesk.tests.factories import ClientFactory, ProjectFactory
 from solodesk.timetracking.models import TimeEntry
 from solodesk.timetracking.selectors import TimeEntryFilters, time_entry_list
@@ -91,6 +91,10 @@ def test_the_heaviest_time_queries_read_their_indexes(owner):
     unbilled = _plan(lambda: unbilled_projects(workspace=workspace))
     assert "timetracking_unbilledtime" in unbilled, unbilled
     assert "timetracking_timeentry" not in unbilled, unbilled
+    # The same rows priced and summed per client, the query the dashboard runs.
+    per_client = _plan(lambda: unbilled_clients(workspace=workspace))
+    assert "timetracking_unbilledtime" in per_client, per_client
+    assert "timetracking_timeentry" not in per_client, per_client
 
     # Quick starts: the user's latest entries, read backwards from an index on started_at
     # and cut at 200, whatever the user's history. Here one user has all the workspace's

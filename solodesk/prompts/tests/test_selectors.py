@@ -172,7 +172,7 @@ def test_clients_family_from_the_dashboards_unbilled_rows_equals_its_own_query(
     the `clients` family built from those rows (plus one query for the clients missing
     details) gives exactly the rows of its own UNION ALL."""
     from solodesk.prompts.registry import Context
-    from solodesk.prompts.rules.families import UNBILLED_PROJECTS, client_rows, unbilled_projects
+    from solodesk.prompts.rules.families import UNBILLED_CLIENTS, client_rows, unbilled_clients
 
     ws = owner.workspace
     acme = ClientFactory(workspace=ws, name="Acme", email="a@example.com", payment_terms_days=30)
@@ -196,7 +196,7 @@ def test_clients_family_from_the_dashboards_unbilled_rows_equals_its_own_query(
 
     own = client_rows(Context(workspace=ws, user=owner.user))
     ctx = Context(workspace=ws, user=owner.user)
-    ctx.results[UNBILLED_PROJECTS] = unbilled_projects(workspace=ws)
+    ctx.results[UNBILLED_CLIENTS] = unbilled_clients(workspace=ws)
     with django_assert_num_queries(1):  # the clients missing details
         shared = client_rows(ctx)
     assert shared == own

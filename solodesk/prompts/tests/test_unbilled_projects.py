@@ -114,7 +114,7 @@ def test_the_clients_family_from_these_rows_keeps_its_querys_order_and_limit(
     UNION ALL does."""
     from solodesk.prompts.registry import Context
     from solodesk.prompts.rules import families
-    from solodesk.prompts.rules.families import UNBILLED_PROJECTS, client_rows
+    from solodesk.prompts.rules.families import UNBILLED_CLIENTS, client_rows, unbilled_clients
 
     monkeypatch.setattr(families, "ROW_LIMIT", row_limit)
     ws = owner.workspace
@@ -134,7 +134,7 @@ def test_the_clients_family_from_these_rows_keeps_its_querys_order_and_limit(
 
     own = client_rows(Context(workspace=ws, user=owner.user, now=now))
     ctx = Context(workspace=ws, user=owner.user, now=now)
-    ctx.results[UNBILLED_PROJECTS] = unbilled_projects(workspace=ws)
+    ctx.results[UNBILLED_CLIENTS] = unbilled_clients(workspace=ws)
 
     assert client_rows(ctx) == own
     # Charlie and Delta since the same moment: by name. Echo: missing details only.
