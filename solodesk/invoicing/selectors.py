@@ -18,7 +18,12 @@ from django.utils import timezone
 from solodesk.accounts.models import Membership, User, Workspace
 from solodesk.clients.models import Client
 from solodesk.core.money import quantize
-from solodesk.core.prepared import SLICE_LIMIT_SENTINEL, PreparedRows, row_sentinels
+from solodesk.core.prepared import (
+    SLICE_LIMIT_SENTINEL,
+    PreparedRows,
+    row_sentinels,
+    statement_cursor,
+)
 from solodesk.core.rawsql import money_sum
 from solodesk.invoicing.models import (
     Invoice,
@@ -287,7 +292,8 @@ def invoice_receivables(*, workspace: Workspace) -> list[dict[str, Any]]:
     credited) over open invoices, `overdue` over those whose due date has passed; with the
     number of invoices of each."""
     today = connection.ops.adapt_datefield_value(_today(workspace))
-    with connection.cursor() as cursor:
+    # Prepared on PostgreSQL (the dashboard and the invoice list run it on every view).
+    with statement_cursor() as cursor:
         cursor.execute(
             _receivables_sql(),
             [
