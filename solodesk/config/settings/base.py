@@ -119,16 +119,26 @@ TEMPLATES = [
 # The embedded default is SQLite in WAL mode: readers never wait for the worker's writes,
 # and BEGIN IMMEDIATE plus a busy timeout make a writer queue instead of failing with
 # "database is locked" when the web process and the worker write at the same moment.
-# Connections persist on both databases (one per thread, closed after 60 s, or at once
-# when unusable): on SQLite a connection per request cost more CPU than the request's
+# Connections persist on both databases (one per thread, closed after
+# DATABASE_CONN_MAX_AGE seconds, 600 by default, or at once when unusable): on SQLite a
+# connection per request cost more CPU than the request's
 # queries (open, Django's SQL functions, the PRAGMAs, compiling every statement again,
 # and a WAL checkpoint whenever the last connection closed): an API create took 7.5 ms of
 # a web process's CPU, 4.1 ms with persistent connections (bench/peer_timetagger.py).
 # Between requests a connection is in autocommit, outside any transaction: it holds no
-# lock and pins no WAL snapshot.
+# lock and pins no WAL snapshot. On PostgreSQL a new connection is a new backend with cold
+# caches and nothing prepared yet: a dashboard on one took ~40 ms against ~24 on a warm
+# one (large seed, in process), and the next four ~26-28 ms. At 60 s each of a web
+# process's threads paid that every minute; at 600 s, every ten.
 DEFAULT_SQLITE_PATH = VAR_DIR / "solodesk.sqlite3"
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE_PATH}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+try:
+    DATABASE_CONN_MAX_AGE = int(os.environ.get("DATABASE_CONN_MAX_AGE", "600"))
+except ValueError:
+    raise ImproperlyConfigured("DATABASE_CONN_MAX_AGE must be a whole number of seconds") from None
+if DATABASE_CONN_MAX_AGE < 0:
+    raise ImproperlyConfigured("DATABASE_CONN_MAX_AGE must be 0 or more seconds")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DATABASE_CONN_MAX_AGE)}
 # PostgreSQL: the statements run on every request are prepared once per connection
 # (core.prepared.statement_cursor). Off for a connection pooler in transaction mode that
 # cannot carry prepared statements (PgBouncer before 1.21).
