@@ -92,16 +92,29 @@ def _add_share(
         totals[key] = (entries + change[0], seconds + change[1], billable + change[2])
 
 
-def _upsert_totals(
+@dataclass(frozen=True)
+class _Upsert:
+    """One INSERT … ON CONFLICT DO UPDATE of a totals table, not yet run: `_upserts_run`
+    sends an entry write's upserts as one statement on PostgreSQL. `name` is its name as a
+    CTE there."""
+
+    name: str
+    sql: str
+    params: list[Any]
+
+
+def _totals_upsert(
     model: type[TimeEntryDay] | type[TimeEntryMonth],
     columns: tuple[str, str, str],
     totals: dict[tuple[int, int, dt.date], tuple[int, int, int]],
-) -> None:
-    """One INSERT … ON CONFLICT DO UPDATE adding the non-zero differences in `totals`;
-    `columns` name the key's three columns in the order of the unique constraint's."""
-    rows = [(key, value) for key, value in totals.items() if value != (0, 0, 0)]
+) -> _Upsert | None:
+    """One INSERT … ON CONFLICT DO UPDATE adding the non-zero differences in `totals`
+    (None: nothing to add); `columns` name the key's three columns in the order of the
+    unique constraint's. Rows in key order: two writers moving time between the same days
+    lock them in the same order and cannot deadlock."""
+    rows = sorted((key, value) for key, value in totals.items() if value != (0, 0, 0))
     if not rows:
-        return
+        return None
     table = connection.ops.quote_name(model._meta.db_table)
     params: list[Any] = []
     for (workspace_id, other_id, day), (entries, seconds, billable) in rows:
@@ -115,16 +128,52 @@ def _upsert_totals(
         ]
     values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
     workspace_column, other_column, day_column = columns
+    return _Upsert(
+        model.__name__.lower(),
+        f"INSERT INTO {table} ({workspace_column}, {other_column}, {day_column}, "  # noqa: S608
+        f"entries, seconds, billable_seconds) VALUES {values} "
+        f"ON CONFLICT ({workspace_column}, {day_column}, {other_column}) "
+        f"DO UPDATE SET entries = {table}.entries + excluded.entries, "
+        f"seconds = {table}.seconds + excluded.seconds, "
+        f"billable_seconds = {table}.billable_seconds + excluded.billable_seconds",
+        params,
+    )
+
+
+def _upserts_run(upserts: Iterable[_Upsert | None]) -> None:
+    """Run an entry write's totals upserts, in the order given: on PostgreSQL as ONE
+    statement, the first the main statement and the others data-modifying CTEs, unread
+    (`WITH c AS (…), b AS (…) INSERT … a`); elsewhere (SQLite has no data-modifying CTEs)
+    one after another.
+
+    Why one statement: each upsert locks a hot row (every write of a project's month and
+    unbilled time waits on the same rows) until commit. Sent one by one, the day's row
+    stayed locked while the month's and the unbilled time's upserts made their round trips
+    through Python and the network; in one statement they are taken back to back, and a
+    create costs one round trip instead of three.
+
+    Lock order: PostgreSQL runs the main statement, then the unread CTEs in the reverse of
+    their order in the text (a ModifyTable's rows are finished last-initialized first), so
+    the CTEs are written in reverse and the rows are locked in the order given, as when
+    run one by one: every entry write locks days, then months, then unbilled time, and two
+    writes cannot deadlock on them. (The docs leave the order of CTEs unspecified; what
+    matters is that it is the same for every write, and it is: one shape of statement.)
+    The sub-statements share one snapshot, and each ON CONFLICT DO UPDATE adds to the
+    latest committed row as a statement of its own would: the totals are the same."""
+    present = [upsert for upsert in upserts if upsert is not None]
+    if not present:
+        return
     with statement_cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({workspace_column}, {other_column}, {day_column}, "  # noqa: S608
-            f"entries, seconds, billable_seconds) VALUES {values} "
-            f"ON CONFLICT ({workspace_column}, {day_column}, {other_column}) "
-            f"DO UPDATE SET entries = {table}.entries + excluded.entries, "
-            f"seconds = {table}.seconds + excluded.seconds, "
-            f"billable_seconds = {table}.billable_seconds + excluded.billable_seconds",
-            params,
-        )
+        if connection.vendor != "postgresql":
+            for upsert in present:
+                cursor.execute(upsert.sql, upsert.params)
+            return
+        main, *others = present
+        ctes = others[::-1]
+        sql = main.sql
+        if ctes:
+            sql = f"WITH {', '.join(f'{c.name} AS ({c.sql})' for c in ctes)} {main.sql}"
+        cursor.execute(sql, [param for upsert in (*ctes, main) for param in upsert.params])
 
 
 # --- Unbilled time per project (UnbilledTime, decision 0008) -----------------------------------
@@ -199,10 +248,9 @@ def _unbilled_upsert(
     sums: UnbilledDeltas,
     added_first: dict[tuple[int, int], dt.datetime],
     removed_first: dict[tuple[int, int], dt.datetime],
-) -> None:
+) -> _Upsert | None:
     """ONE upsert of the non-zero differences (or a project whose oldest start may have
-    moved), RETURNING the rows' oldest starts; then, only where a removed entry was at or
-    before that start (it may have been the oldest), ONE recompute of it."""
+    moved); None: nothing to write."""
     # In project order: two writers moving entries between the same projects lock their
     # rows in the same order and cannot deadlock.
     keys = sorted(
@@ -211,20 +259,31 @@ def _unbilled_upsert(
         if any(values) or key in added_first or key in removed_first
     )
     if not keys:
-        return
+        return None
     adapt = connection.ops.adapt_datetimefield_value
     params: list[Any] = []
     for key in keys:
         first = added_first.get(key)
         params += [*key, *sums[key], None if first is None else adapt(first)]
     row = f"({', '.join(['%s'] * (len(UNBILLED_SUMS) + 3))})"
+    return _Upsert(
+        "unbilled", _unbilled_upsert_sql(f"VALUES {', '.join([row] * len(keys))}"), params
+    )
+
+
+def _unbilled_upsert_and_recompute(
+    upsert: _Upsert, removed_first: dict[tuple[int, int], dt.datetime]
+) -> None:
+    """The unbilled upsert of a write that took unbilled entries off, RETURNING the rows'
+    oldest starts; then, only where a removed entry was at or before that start (it may
+    have been the oldest), ONE recompute of it. A statement of its own, after the other
+    totals' (`_upserts_run`): made the main statement of theirs, to read what it returns,
+    it would lock the unbilled rows before the days' and the months', the reverse of every
+    other entry write's order."""
+    adapt = connection.ops.adapt_datetimefield_value
     table = connection.ops.quote_name(UnbilledTime._meta.db_table)
     with statement_cursor() as cursor:
-        cursor.execute(
-            _unbilled_upsert_sql(f"VALUES {', '.join([row] * len(keys))}")
-            + " RETURNING project_id, first_started_at",
-            params,
-        )
+        cursor.execute(upsert.sql + " RETURNING project_id, first_started_at", upsert.params)
         # NULL when the project has no unbilled entry left.
         firsts = {
             project_id: None if first is None else datetime_value(first)
@@ -374,9 +433,10 @@ def time_entry_days_apply(
     """Add the `added` entries to their days' totals and take the `removed` ones off, in ONE
     INSERT … ON CONFLICT DO UPDATE that adds the differences (so concurrent writers to the
     same day never lose an update); and the same for the per-project monthly totals
-    (`TimeEntryMonth`, decision 0005), a second upsert when the change moves any time.
-    Call it in the transaction that writes the entries. The day is the local day of the
-    start in the workspace's time zone as read under the workspace lock
+    (`TimeEntryMonth`, decision 0005), a second upsert when the change moves any time, and
+    for the projects' unbilled time (decision 0008); on PostgreSQL all in one statement
+    (`_upserts_run`). Call it in the transaction that writes the entries. The day is the
+    local day of the start in the workspace's time zone as read under the workspace lock
     (`_time_zones_locked`), one query, never the caller's copy of the workspace: a
     time-zone change may have committed since the caller loaded it. `locked`
     is a workspace row this transaction already read under that lock (with the project,
@@ -397,8 +457,10 @@ def time_entry_days_apply(
         _add_share(deltas, months, share, tzinfos[share.workspace_id], 1)
     for share in removed_shares:
         _add_share(deltas, months, share, tzinfos[share.workspace_id], -1)
-    _upsert_totals(TimeEntryDay, ("workspace_id", "user_id", "day"), deltas)
-    _upsert_totals(TimeEntryMonth, ("workspace_id", "project_id", "month"), months)
+    upserts = [
+        _totals_upsert(TimeEntryDay, ("workspace_id", "user_id", "day"), deltas),
+        _totals_upsert(TimeEntryMonth, ("workspace_id", "project_id", "month"), months),
+    ]
     unbilled: UnbilledDeltas = {}
     added_first: dict[tuple[int, int], dt.datetime] = {}
     removed_first: dict[tuple[int, int], dt.datetime] = {}
@@ -412,7 +474,14 @@ def time_entry_days_apply(
         if key in added_first and added_first[key] <= first:
             # An entry as early or earlier comes in: LEAST(row, added) is the new oldest.
             del removed_first[key]
-    _unbilled_upsert(unbilled, added_first, removed_first)
+    unbilled_upsert = _unbilled_upsert(unbilled, added_first, removed_first)
+    if unbilled_upsert is not None and removed_first:
+        _upserts_run(upserts)
+        _unbilled_upsert_and_recompute(unbilled_upsert, removed_first)
+    else:
+        # A create, or a change that cannot move the oldest start back: ONE statement on
+        # PostgreSQL (`_upserts_run`).
+        _upserts_run([*upserts, unbilled_upsert])
 
 
 def _zone_in_sql(time_zone: str) -> bool:
@@ -606,6 +675,50 @@ def span_from_date_and_duration(
     return started_at, started_at + duration
 
 
+_ENTRY_INSERT: dict[str, tuple[str, list[Any]]] = {}  # database alias -> SQL, fields
+_ENTRY_PK_COLUMN = "id"  # core.BaseModel's automatic primary key
+
+
+def _entry_insert(entry: TimeEntry) -> TimeEntry:
+    """INSERT the new `entry` as `TimeEntry.objects.create` would, through
+    `statement_cursor`: prepared on PostgreSQL, the text built once per process. Every
+    create and timer stop runs it; the ORM compiled the INSERT on every call (client-side
+    binding: PostgreSQL parsed and planned each one again). The values are the ORM's own:
+    each field's `pre_save` (the public id the instance was given, `created_at` and
+    `updated_at` set to now) prepared by `get_db_prep_save`. No pre_save/post_save
+    signals are sent (nothing in Solodesk listens to them: no signals for domain logic).
+    Its tests compare the row and the instance with the ORM's."""
+    alias = connection.alias
+    found = _ENTRY_INSERT.get(alias)
+    if found is None:
+        meta = TimeEntry._meta
+        quote = connection.ops.quote_name
+        fields = [field for field in meta.concrete_fields if not field.primary_key]
+        columns = ", ".join(quote(str(field.column)) for field in fields)
+        returning = ""
+        if connection.features.can_return_columns_from_insert:
+            returning = f" RETURNING {quote(_ENTRY_PK_COLUMN)}"
+        found = (
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 - the model's names
+            f"VALUES ({', '.join(['%s'] * len(fields))}){returning}",
+            fields,
+        )
+        _ENTRY_INSERT[alias] = found
+    sql, fields = found
+    params = [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
+    with statement_cursor(alias) as cursor:
+        cursor.execute(sql, params)
+        if connection.features.can_return_columns_from_insert:
+            entry.pk = cursor.fetchone()[0]
+        else:
+            entry.pk = connection.ops.last_insert_id(
+                cursor, TimeEntry._meta.db_table, _ENTRY_PK_COLUMN
+            )
+    entry._state.adding = False
+    entry._state.db = alias
+    return entry
+
+
 @transaction.atomic
 def time_entry_create(
     *,
@@ -622,15 +735,17 @@ def time_entry_create(
     looked up again, with the workspace lock (`_project_locked`)."""
     project = _project_locked(workspace=workspace, project=project)
     duration = _check_times(started_at, ended_at)
-    entry = TimeEntry.objects.create(
-        workspace=workspace,
-        user=user,
-        project=project,
-        started_at=started_at,
-        ended_at=ended_at,
-        duration_seconds=duration,
-        description=description.strip()[:500],
-        is_billable=project.is_billable if is_billable is None else is_billable,
+    entry = _entry_insert(
+        TimeEntry(
+            workspace=workspace,
+            user=user,
+            project=project,
+            started_at=started_at,
+            ended_at=ended_at,
+            duration_seconds=duration,
+            description=description.strip()[:500],
+            is_billable=project.is_billable if is_billable is None else is_billable,
+        )
     )
     time_entry_days_apply(added=[entry], locked=project.workspace)
     tag_rows = tags_get_or_create(workspace=workspace, names=tags)
@@ -760,15 +875,17 @@ def _entry_from_timer(
             "ended_at",
             "The timer ran for more than 24 hours: choose the time you stopped working.",
         )
-    entry = TimeEntry.objects.create(
-        workspace=timer.workspace,
-        user=timer.user,
-        project=timer.project,
-        started_at=timer.started_at,
-        ended_at=ended_at,
-        duration_seconds=int((ended_at - timer.started_at).total_seconds()),
-        description=timer.description,
-        is_billable=timer.project.is_billable,
+    entry = _entry_insert(
+        TimeEntry(
+            workspace=timer.workspace,
+            user=timer.user,
+            project=timer.project,
+            started_at=timer.started_at,
+            ended_at=ended_at,
+            duration_seconds=int((ended_at - timer.started_at).total_seconds()),
+            description=timer.description,
+            is_billable=timer.project.is_billable,
+        )
     )
     time_entry_days_apply(added=[entry], locked=locked)
     return entry

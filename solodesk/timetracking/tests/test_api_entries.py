@@ -366,7 +366,7 @@ def test_create_without_tags_answers_without_reading_tags_back(owner, project):
 
 
 @pytest.mark.parametrize("rows", [3, 50])
-def test_create_costs_eight_queries_whatever_the_number_of_entries(
+def test_create_costs_the_same_queries_whatever_the_number_of_entries(
     owner, project, rows, django_assert_num_queries
 ):
     for row in range(rows):
@@ -385,7 +385,8 @@ def test_create_costs_eight_queries_whatever_the_number_of_entries(
     # 4. INSERT the entry; 5. upsert the day's totals; 6. upsert the month's totals
     # 7. upsert the project's unbilled time (decision 0008: a billable entry)
     # 8. RELEASE SAVEPOINT
-    with django_assert_num_queries(8):
+    # On PostgreSQL 5-7 are one statement (services._upserts_run): 6 queries.
+    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 8):
         response = api.post(URL, payload, content_type="application/json")
 
     assert response.status_code == 201
