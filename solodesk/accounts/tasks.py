@@ -7,7 +7,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import EmailMultiAlternatives
 
-from solodesk.accounts.services import time_totals_recount_run
+from solodesk.accounts.services import derived_totals_vacuum, time_totals_recount_run
 from solodesk.core.services import job_claim, job_fail
 
 logger = logging.getLogger(__name__)
@@ -62,3 +62,12 @@ def time_totals_recount_task(job_id: int) -> None:
             ),
         )
         raise
+    else:
+        # The rebuild deleted and re-inserted every daily and monthly total of the
+        # workspace: vacuum them now (outside the job's transaction, PostgreSQL only)
+        # rather than leave the dead rows and stale statistics to autovacuum. The job is
+        # done already: a vacuum that fails is logged, not the job's failure.
+        try:
+            derived_totals_vacuum()
+        except Exception:
+            logger.warning("Vacuum after time totals recount job %s failed", job_id, exc_info=True)

@@ -173,3 +173,69 @@ def test_on_sqlite_a_recount_in_autocommit_does_nothing_more(owner, booked, caps
     assert out[-1] == "Every total matches its records."
     assert not any(line.startswith("Vacuumed") for line in out)
     assert derived_totals_vacuum() is False
+
+
+# --- vacuum after the time-zone change's recount job -------------------------------------
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_time_zone_recount_job_vacuums_once_it_has_run(owner, booked):
+    from solodesk.accounts.services import time_totals_recount_start
+    from solodesk.accounts.tasks import time_totals_recount_task
+    from solodesk.core.models import Job
+
+    job = time_totals_recount_start(workspace=owner.workspace, user=owner.user)
+    assert job is not None
+    before = _vacuums()
+
+    time_totals_recount_task(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED
+    after = _vacuums()
+    day, month = TimeEntryDay._meta.db_table, TimeEntryMonth._meta.db_table
+    assert after[day][0] == before[day][0] + 1
+    assert after[month][0] == before[month][0] + 1
+
+
+def test_the_recount_job_is_done_even_when_its_vacuum_fails(owner, booked, monkeypatch):
+    from solodesk.accounts import tasks
+    from solodesk.accounts.services import time_totals_recount_start
+    from solodesk.core.models import Job
+
+    def fails() -> bool:
+        raise RuntimeError("the vacuum failed")
+
+    monkeypatch.setattr(tasks, "derived_totals_vacuum", fails)
+    job = time_totals_recount_start(workspace=owner.workspace, user=owner.user)
+    assert job is not None
+
+    tasks.time_totals_recount_task(job.pk)  # no exception: logged
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED
+
+
+def test_a_recount_job_past_its_soft_time_limit_does_not_vacuum(owner, booked, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from solodesk.accounts import tasks
+    from solodesk.accounts.services import time_totals_recount_start
+    from solodesk.core.models import Job
+
+    vacuums: list[bool] = []
+    monkeypatch.setattr(tasks, "derived_totals_vacuum", lambda: vacuums.append(True) or True)
+
+    def too_long(*, job):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(tasks, "time_totals_recount_run", too_long)
+    job = time_totals_recount_start(workspace=owner.workspace, user=owner.user)
+    assert job is not None
+
+    tasks.time_totals_recount_task(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert vacuums == []
