@@ -173,6 +173,23 @@ class UnbilledProject(NamedTuple):
     first_at: dt.datetime
 
 
+# A project's effective rounding step, its own minutes when positive, else the workspace's
+# (a parameter, at least 1, as RoundingRule.apply takes it); and the per-entry rounded sums
+# of `UnbilledTime` at that step (UNBILLED_STEPS = MINUTE_CHOICES: another step gives NULL,
+# which the readers refuse). Each `%s` is the workspace's step.
+_STEP_SQL = "COALESCE(NULLIF(p.time_rounding_minutes, 0), %s)"
+_STEP_UP_SQL = (
+    f"CASE {_STEP_SQL} "
+    + " ".join(f"WHEN {minutes} THEN u.up_{minutes}" for minutes in UNBILLED_STEPS)
+    + " END"
+)
+_STEP_NEAREST_SQL = (
+    f"CASE {_STEP_SQL} "
+    + " ".join(f"WHEN {minutes} THEN u.nearest_{minutes}" for minutes in UNBILLED_STEPS)
+    + " END"
+)
+
+
 @functools.lru_cache(maxsize=128)
 def _unbilled_projects_sql(project_count: int = 0, client_count: int = 0) -> str:
     """The query of `unbilled_projects`, restricted to `project_count` projects and/or the
@@ -190,16 +207,10 @@ def _unbilled_projects_sql(project_count: int = 0, client_count: int = 0) -> str
         restrict += f" AND u.project_id IN ({', '.join(['%s'] * project_count)})"
     if client_count:
         restrict += f" AND p.client_id IN ({', '.join(['%s'] * client_count)})"
-    # The effective step: the project's own minutes when positive, else the workspace's
-    # (a parameter, at least 1, as RoundingRule.apply takes it). Every step a project or
-    # workspace can have is a pair of columns (UNBILLED_STEPS = MINUTE_CHOICES); another
-    # value gives NULL sums, which unbilled_projects refuses.
-    step = "COALESCE(NULLIF(p.time_rounding_minutes, 0), %s)"
-    up = " ".join(f"WHEN {minutes} THEN u.up_{minutes}" for minutes in UNBILLED_STEPS)
-    nearest = " ".join(f"WHEN {minutes} THEN u.nearest_{minutes}" for minutes in UNBILLED_STEPS)
+    # The sums at the effective step (_STEP_UP_SQL, _STEP_NEAREST_SQL): NULL for a step
+    # without columns, which unbilled_projects refuses.
     return (
-        f"SELECT {columns}, u.entries, u.seconds, CASE {step} {up} END,"  # noqa: S608
-        f" CASE {step} {nearest} END,"
+        f"SELECT {columns}, u.entries, u.seconds, {_STEP_UP_SQL}, {_STEP_NEAREST_SQL},"  # noqa: S608
         # The oldest start as text (ISO, in the connection's UTC, as psycopg's own loader
         # needs it), parsed by _datetime: Django's timestamptz loader (Python) cost ~10 µs
         # a value, 8 ms of CPU for the 808 rows at `large`.
@@ -338,20 +349,18 @@ def _unbilled_clients_sql() -> str:
     hourly = Project.BillingMethod.HOURLY.value
     fixed = Project.BillingMethod.FIXED.value
     # The project's own setting when it has one, else the workspace's (field by field, as
-    # invoicing.services.rounding_rule_for): written once in a derived table, used below.
-    step = "COALESCE(NULLIF(p.time_rounding_minutes, 0), %s)"
+    # invoicing.services.rounding_rule_for; the step: _STEP_SQL): written once in a
+    # derived table, used below.
     mode = "COALESCE(NULLIF(p.time_rounding_mode, ''), %s)"
     scope = "COALESCE(NULLIF(p.time_rounding_scope, ''), %s)"
-    up = " ".join(f"WHEN {minutes} THEN u.up_{minutes}" for minutes in UNBILLED_STEPS)
-    nearest = " ".join(f"WHEN {minutes} THEN u.nearest_{minutes}" for minutes in UNBILLED_STEPS)
     # A rate is stored with two decimals (a CHECK keeps it >= 0): its cents are exact.
     cents = "CAST(ROUND(COALESCE(p.hourly_rate, c.default_hourly_rate) * 100) AS BIGINT)"
     per_project = (
         f"SELECT c.id AS client_id, c.public_id AS c_public_id, c.name AS c_name,"  # noqa: S608
         f" c.email AS c_email, c.payment_terms_days AS c_terms, c.currency AS c_currency,"
         f" c.is_archived AS c_archived, p.billing_method, u.entries, u.seconds,"
-        f" u.first_started_at, {cents} AS cents, {step} AS step, {mode} AS mode,"
-        f" {scope} AS scope, CASE {step} {up} END AS up, CASE {step} {nearest} END AS nearest"
+        f" u.first_started_at, {cents} AS cents, {_STEP_SQL} AS step, {mode} AS mode,"
+        f" {scope} AS scope, {_STEP_UP_SQL} AS up, {_STEP_NEAREST_SQL} AS nearest"
         f" FROM {unbilled} u INNER JOIN {project} p ON p.id = u.project_id"
         f" INNER JOIN {client} c ON c.id = p.client_id"
         f" WHERE u.workspace_id = %s AND u.entries > 0"
