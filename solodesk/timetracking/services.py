@@ -676,7 +676,6 @@ def span_from_date_and_duration(
 
 
 _ENTRY_INSERT: dict[str, tuple[str, list[Any]]] = {}  # database alias -> SQL, fields
-_ENTRY_PK_COLUMN = "id"  # core.BaseModel's automatic primary key
 
 
 def _entry_insert(entry: TimeEntry) -> TimeEntry:
@@ -697,7 +696,7 @@ def _entry_insert(entry: TimeEntry) -> TimeEntry:
         columns = ", ".join(quote(str(field.column)) for field in fields)
         returning = ""
         if connection.features.can_return_columns_from_insert:
-            returning = f" RETURNING {quote(_ENTRY_PK_COLUMN)}"
+            returning = f" RETURNING {quote(str(meta.pk.column))}"
         found = (
             f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 - the model's names
             f"VALUES ({', '.join(['%s'] * len(fields))}){returning}",
@@ -712,7 +711,7 @@ def _entry_insert(entry: TimeEntry) -> TimeEntry:
             entry.pk = cursor.fetchone()[0]
         else:
             entry.pk = connection.ops.last_insert_id(
-                cursor, TimeEntry._meta.db_table, _ENTRY_PK_COLUMN
+                cursor, TimeEntry._meta.db_table, str(TimeEntry._meta.pk.column)
             )
     entry._state.adding = False
     entry._state.db = alias
