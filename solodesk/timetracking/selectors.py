@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -386,11 +385,6 @@ class TimeEntryRows:
             values["offset"] = start
         rows = self._prepared("later" if start else "first").rows(**values)
         return f"[{','.join([row[0] for row in rows])}]".encode(), len(rows)
-
-    def json_items(self, page: slice) -> list[dict[str, Any]]:
-        """`json_page`'s items, parsed (for callers that want objects: the tests)."""
-        items: list[dict[str, Any]] = json.loads(self.json_page(page)[0])
-        return items
 
     def __getitem__(self, page: slice) -> list[TimeEntryRow]:
         if not isinstance(page, slice):

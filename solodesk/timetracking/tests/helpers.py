@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from solodesk.timetracking.models import TimeEntry
+from solodesk.timetracking.selectors import TimeEntryRows
 
 
 def entry_as_json(entry: TimeEntry) -> dict:
@@ -26,3 +30,10 @@ def entry_as_json(entry: TimeEntry) -> dict:
         "created_at": entry.created_at.isoformat(),
         "updated_at": entry.updated_at.isoformat(),
     }
+
+
+def page_items(rows: TimeEntryRows, page: slice) -> list[dict[str, Any]]:
+    """A page of the API list as parsed JSON objects (`TimeEntryRows.json_page` writes the
+    bytes the endpoint sends)."""
+    items: list[dict[str, Any]] = json.loads(rows.json_page(page)[0])
+    return items

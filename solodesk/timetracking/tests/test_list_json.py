@@ -10,7 +10,7 @@ import pytest
 from solodesk.tests.factories import ProjectFactory, TagFactory, TimeEntryFactory
 from solodesk.timetracking.models import TimeEntry
 from solodesk.timetracking.selectors import TimeEntryFilters, time_entry_list_rows
-from solodesk.timetracking.tests.helpers import entry_as_json
+from solodesk.timetracking.tests.helpers import entry_as_json, page_items
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 ODD_TEXTS = [
@@ -44,7 +44,7 @@ def test_tags_with_any_characters_come_sorted(owner):
     entry.tags.set([TagFactory(workspace=owner.workspace, name=n) for n in reversed(ODD_TAGS)])
     untagged = TimeEntryFactory(project=project, user=owner.user, started_at=START)
 
-    items = time_entry_list_rows(workspace=owner.workspace).json_items(slice(0, 10))
+    items = page_items(time_entry_list_rows(workspace=owner.workspace), slice(0, 10))
 
     by_id = {item["id"]: item for item in items}
     assert by_id[str(entry.public_id)]["tags"] == ODD_TAGS
@@ -69,7 +69,7 @@ def test_times_are_written_as_the_schemas_iso_utc(owner, microseconds, expected)
         started_at=at, ended_at=at + dt.timedelta(hours=1), created_at=at, updated_at=at
     )
 
-    (item,) = time_entry_list_rows(workspace=owner.workspace).json_items(slice(0, 10))
+    (item,) = page_items(time_entry_list_rows(workspace=owner.workspace), slice(0, 10))
 
     assert (item["started_at"], item["created_at"], item["updated_at"]) == (expected,) * 3
     assert item["ended_at"] == expected.replace("T09", "T10")
@@ -80,7 +80,7 @@ def test_every_value_is_present_and_typed(owner):
     project = ProjectFactory(client__workspace=owner.workspace)
     entry = TimeEntryFactory(project=project, user=owner.user, is_billable=False)
 
-    (item,) = time_entry_list_rows(workspace=owner.workspace).json_items(slice(0, 10))
+    (item,) = page_items(time_entry_list_rows(workspace=owner.workspace), slice(0, 10))
 
     assert None not in item.values()
     assert list(item) == list(entry_as_json(entry))  # the same keys, in the same order

@@ -1,4 +1,4 @@
-"""The API list's compiled queries (`TimeEntryRows.json_items`, `count_up_to`): one per
+"""The API list's compiled queries (`TimeEntryRows.json_page`, `count_up_to`): one per
 combination of filters, each giving the ORM's entries in the ORM's order
 (`time_entry_list`), whatever the values, the page or the workspace."""
 
@@ -14,7 +14,7 @@ from solodesk.timetracking.selectors import (
     time_entry_list,
     time_entry_list_rows,
 )
-from solodesk.timetracking.tests.helpers import entry_as_json
+from solodesk.timetracking.tests.helpers import entry_as_json, page_items
 
 # Monday 2 March 2026, 10:00 in Brussels (the factories' workspace time zone, UTC+1).
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -84,10 +84,10 @@ def test_every_combination_of_filters_lists_the_orms_entries_in_its_order(owner,
 
     assert len(expected) >= 3  # every combination finds some entries, not all
     assert len(expected) < 12 or spec == {}
-    assert rows.json_items(slice(0, 50)) == expected
-    assert rows.json_items(slice(0, 2)) == expected[:2]
-    assert rows.json_items(slice(2, 5)) == expected[2:5]
-    assert rows.json_items(slice(20, 30)) == []
+    assert page_items(rows, slice(0, 50)) == expected
+    assert page_items(rows, slice(0, 2)) == expected[:2]
+    assert page_items(rows, slice(2, 5)) == expected[2:5]
+    assert page_items(rows, slice(20, 30)) == []
     assert rows.count_up_to(100) == len(expected)
     assert rows.count_up_to(3) == min(3, len(expected))
     assert rows.count_up_to(2) == min(2, len(expected))
@@ -106,23 +106,23 @@ def test_the_compiled_query_takes_each_requests_values(owner, stranger, projects
         workspace=owner.workspace, filters=TimeEntryFilters(project_id=website.public_id)
     )
 
-    assert [item["id"] for item in first.json_items(slice(0, 50))] == [
+    assert [item["id"] for item in page_items(first, slice(0, 50))] == [
         str(entry.public_id)
         for entry in time_entry_list(workspace=owner.workspace, filters=march_3)
     ]
-    assert [item["id"] for item in second.json_items(slice(0, 50))] == [
+    assert [item["id"] for item in page_items(second, slice(0, 50))] == [
         str(entry.public_id)
         for entry in time_entry_list(workspace=owner.workspace, filters=march_4)
     ]
-    assert {item["project_id"] for item in of_audit.json_items(slice(0, 50))} == {
+    assert {item["project_id"] for item in page_items(of_audit, slice(0, 50))} == {
         str(audit.public_id)
     }
-    assert {item["project_id"] for item in of_website.json_items(slice(0, 50))} == {
+    assert {item["project_id"] for item in page_items(of_website, slice(0, 50))} == {
         str(website.public_id)
     }
     # Another workspace, the same compiled query: only its own entry.
     strangers = time_entry_list_rows(workspace=stranger.workspace)
-    assert len(strangers.json_items(slice(0, 50))) == 1
+    assert len(page_items(strangers, slice(0, 50))) == 1
     assert strangers.count_up_to(100) == 1
 
 
@@ -133,8 +133,8 @@ def test_one_compiled_query_per_combination_of_filters(owner, projects):
             workspace=owner.workspace,
             filters=TimeEntryFilters(date_from=dt.date(2026, 3, day)),
         )
-        rows.json_items(slice(0, 2))
-        rows.json_items(slice(2, 4))
+        page_items(rows, slice(0, 2))
+        page_items(rows, slice(2, 4))
         rows.count_up_to(5)
 
     assert sorted(key[1] for key in _PREPARED_ROWS) == ["count", "first", "later"]
