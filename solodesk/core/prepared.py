@@ -17,9 +17,10 @@ changes only with which filters are present: its caller keeps one per combinatio
 (the API's time-entry list: timetracking.selectors), and the page's LIMIT and OFFSET become
 parameters too. Its tests compare each combination with the ORM's rows and order.
 
-`statement_cursor()` is the cursor of statements run on every request (`PreparedQuery`'s, the
-time totals' upserts, the dashboard's and the prompts' hand-written aggregates). On PostgreSQL they are prepared once per connection: parameters bound
-server-side, the statement prepared after a few uses (psycopg's `prepare_threshold`,
+`statement_cursor()` is the cursor of statements run on every request (`PreparedQuery`'s,
+the time totals' upserts, the dashboard's and the prompts' hand-written aggregates). On
+PostgreSQL they are prepared once per connection: parameters bound server-side, the
+statement prepared after a few uses (psycopg's `prepare_threshold`,
 settings.DATABASE_PREPARED_STATEMENTS). Planning the API token's four-table join cost
 PostgreSQL ~0.7 ms of CPU for 0.06 ms of execution; PostgreSQL's CPU per API create went
 from 3.2–3.5 ms to 1.4–1.8 ms (bench/peer_timetagger.py). Django's own cursors keep
