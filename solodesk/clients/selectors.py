@@ -18,12 +18,12 @@ from solodesk.accounts.models import Workspace
 from solodesk.clients.models import Client
 from solodesk.core.money import quantize
 from solodesk.core.rawsql import datetime_value, money_sum
-from solodesk.dashboard.selectors import UnbilledAmount, dashboard_unbilled
+from solodesk.dashboard.selectors import UnbilledAmount, unbilled_by_currency
 from solodesk.invoicing.models import Invoice
 from solodesk.invoicing.selectors import OPEN_STATUSES
 from solodesk.projects.models import Project
 from solodesk.projects.selectors import hours_tenths, local_date, unpriced_hours
-from solodesk.prompts.rules.families import UnbilledProject, unbilled_projects
+from solodesk.prompts.rules.families import unbilled_clients
 from solodesk.timetracking.models import TimeEntry, TimeEntryMonth
 
 
@@ -135,10 +135,9 @@ def client_list_figures(*, workspace: Workspace, clients: Iterable[Client]) -> l
 
     1. their latest entry's start, the hours tracked this year (the workspace's local
        year) and what they owe per currency (`_client_figures_sql`, one UNION ALL);
-    2. their projects' unbilled time (`prompts.rules.families.unbilled_projects`, the
-       dashboard's per-project sums, restricted to these clients), priced per project
-       and added up per client as the dashboard prices and adds it
-       (`dashboard.selectors.dashboard_unbilled`; a client bills in one currency)."""
+    2. their unbilled time, priced per project and summed per client as the dashboard's
+       (`prompts.rules.families.unbilled_clients`, restricted to these clients; a client
+       bills in one currency)."""
     clients = list(clients)
     if not clients:
         return clients
@@ -182,14 +181,9 @@ def client_list_figures(*, workspace: Workspace, clients: Iterable[Client]) -> l
                 )
             )
 
-    by_client: dict[int, list[UnbilledProject]] = defaultdict(list)
-    for row in unbilled_projects(workspace=workspace, client_ids=ids):
-        by_client[row.client_id].append(row)
-    # A client bills in one currency: its projects' amounts, added up as the dashboard
-    # adds up its projects (each rounded to the currency first).
     unbilled: dict[int, UnbilledAmount] = {
-        client_id: dashboard_unbilled(workspace=workspace, projects=rows)[0]
-        for client_id, rows in by_client.items()
+        row.client_id: unbilled_by_currency([row])[0]
+        for row in unbilled_clients(workspace=workspace, client_ids=ids)
     }
 
     for client in clients:

@@ -143,12 +143,12 @@ class ClientRow:
 
 class UnbilledProject(NamedTuple):
     """One project's unbilled billable time, with what pricing it needs (its rate, its
-    client's, its rounding rule): the clients and projects lists read these rows for their
-    page's projects (`project_ids`, `client_ids`) and price them with
-    `dashboard.selectors.dashboard_unbilled`, the one definition of that price. The
-    dashboard reads the same sums per client, priced in SQL (`unbilled_clients`). A named tuple: immutable as a frozen dataclass, built in a quarter of
-    the time (~1.5 µs a row against ~6, whose 19 `object.__setattr__` cost ~5 ms of CPU
-    for the 808 rows of a `large` dashboard)."""
+    client's, its rounding rule): the projects list reads these rows for its page's
+    projects (`project_ids`) and prices them with `dashboard.selectors.dashboard_unbilled`,
+    the one definition of that price. The dashboard and the clients list read the same
+    sums per client, priced in SQL (`unbilled_clients`). A named tuple: immutable as a
+    frozen dataclass, built in a quarter of the time (~1.5 µs a row against ~6, whose 19
+    `object.__setattr__` cost ~5 ms of CPU for the 808 rows of a `large` dashboard)."""
 
     project_id: int
     client_id: int
@@ -239,8 +239,8 @@ def unbilled_projects(
     (24,480 at `large`). Bounded by the number of projects.
 
     The one definition of a project's unbilled sums: the dashboard and the prompts read
-    every project; the clients and projects lists only their page's (`project_ids`, or
-    the projects of `client_ids`; an empty collection is no project, and no query)."""
+    every project; the projects list only its page's (`project_ids`, or the projects of
+    `client_ids`; an empty collection is no project, and no query)."""
     if (project_ids is not None and not project_ids) or (client_ids is not None and not client_ids):
         return []
     projects = sorted(project_ids or ())
@@ -338,11 +338,12 @@ class UnbilledClient(NamedTuple):
 UNBILLED_CLIENTS = "unbilled_clients"
 
 
-@functools.cache
-def _unbilled_clients_sql() -> str:
+@functools.lru_cache(maxsize=128)
+def _unbilled_clients_sql(client_count: int = 0) -> str:
     """The query of `unbilled_clients`: `_unbilled_projects_sql`'s rows priced per project
-    in integers and summed per client. Parameters: the workspace's step (at least 1),
-    mode and scope, the step twice more, the workspace."""
+    in integers and summed per client, for `client_count` clients (0: all). Parameters:
+    the workspace's step (at least 1), mode and scope, the step twice more, the
+    workspace, the clients."""
     unbilled = UnbilledTime._meta.db_table
     project = Project._meta.db_table
     client = Client._meta.db_table
@@ -366,6 +367,8 @@ def _unbilled_clients_sql() -> str:
         f" WHERE u.workspace_id = %s AND u.entries > 0"
         f" AND p.billing_method IN ('{hourly}', '{fixed}')"
     )
+    if client_count:
+        per_project += f" AND p.client_id IN ({', '.join(['%s'] * client_count)})"
     # RoundingRule: none → the seconds; the line's total → rounded once at the step; each
     # entry → the stored sums (integers: ceil(s / step) · step = (s + step - 1) / step · step).
     step_seconds = "(t.step * 60)"
@@ -407,11 +410,18 @@ def _unbilled_clients_sql() -> str:
     )
 
 
-def unbilled_clients(*, workspace: Workspace) -> list[UnbilledClient]:
+def unbilled_clients(
+    *, workspace: Workspace, client_ids: Collection[int] | None = None
+) -> list[UnbilledClient]:
     """ONE query: per client with unbilled billable time, its sums (`UnbilledClient`), the
     projects priced in SQL exactly as `dashboard_unbilled` prices `unbilled_projects`'
     rows (a test compares the two on every rounding mode, scope and step). The dashboard
-    reads these once for its unbilled amounts and the `clients` family."""
+    reads these once for its unbilled amounts and the `clients` family; the clients list
+    for its page's clients (`client_ids`; an empty collection is no client, and no
+    query)."""
+    if client_ids is not None and not client_ids:
+        return []
+    clients = sorted(client_ids or ())
     workspace_minutes = max(int(workspace.time_rounding_minutes or 0), 1)
     params: list[Any] = [
         workspace_minutes,
@@ -420,9 +430,10 @@ def unbilled_clients(*, workspace: Workspace) -> list[UnbilledClient]:
         workspace_minutes,
         workspace_minutes,
         workspace.pk,
+        *clients,
     ]
     with statement_cursor() as cursor:
-        cursor.execute(_unbilled_clients_sql(), params)
+        cursor.execute(_unbilled_clients_sql(len(clients)), params)
         rows = cursor.fetchall()
     if any(row[14] for row in rows):
         # A step outside TimeRounding.MINUTE_CHOICES, written around the services' and

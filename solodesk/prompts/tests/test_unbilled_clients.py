@@ -175,3 +175,21 @@ def test_one_query_and_nothing_without_unbilled_time(owner, django_assert_num_qu
     with django_assert_num_queries(1):
         assert unbilled_clients(workspace=owner.workspace) == []
     assert unbilled_by_currency([]) == []
+
+
+def test_restricted_to_some_clients_it_gives_their_rows(owner, django_assert_num_queries):
+    """The clients list reads its page's clients only: the same rows as the whole
+    workspace's, filtered; an empty page runs no query; a stranger's client is not ours."""
+    clients = _fill(owner)
+    workspace = owner.workspace
+    stranger = ProjectFactory()
+    make_entry(project=stranger, user=owner.user, start=NOW, seconds=600)
+    every = unbilled_clients(workspace=workspace)
+    chosen = [clients[2].pk, clients[0].pk]
+
+    assert unbilled_clients(workspace=workspace, client_ids=chosen) == [
+        row for row in every if row.client_id in chosen
+    ]
+    assert unbilled_clients(workspace=workspace, client_ids=[stranger.client_id]) == []
+    with django_assert_num_queries(0):
+        assert unbilled_clients(workspace=workspace, client_ids=[]) == []
