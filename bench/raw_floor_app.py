@@ -103,7 +103,8 @@ def _connection() -> psycopg.Connection[Any]:
 def _respond(
     start_response: Callable[..., Any], status: str, body: Any, *extra: tuple[str, str]
 ) -> Iterable[bytes]:
-    data = json.dumps(body).encode()
+    """`body` as JSON; bytes are sent as they are (the page, already JSON)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
     start_response(
         status,
         [
@@ -155,9 +156,4 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
     body = (
         f'{{"items":[{items}],"count":{count},"count_is_capped":{"true" if capped else "false"}}}'
     )
-    data = body.encode()
-    start_response(
-        "200 OK",
-        [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(data)))],
-    )
-    return [data]
+    return _respond(start_response, "200 OK", body.encode())
