@@ -258,6 +258,52 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def _proc_stats() -> dict[int, tuple[int, str, int]]:
+    """Every process: pid -> (parent pid, command name, its CPU in clock ticks: its own
+    user and system time and that of its children it has waited for)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        # After the name: state, ppid, ..., utime (14th field of the line), stime, cutime, cstime.
+        found[int(entry.name)] = (int(fields[1]), name, sum(int(f) for f in fields[11:15]))
+    return found
+
+
+def processes_cpu(pids: dict[str, int | str]) -> dict[str, float]:
+    """The CPU seconds used so far by each named process tree: a pid, with its children and
+    theirs (those still running, and through their parents' totals those that ended), or a
+    command name ("postgres": every process of that name whose parent has another name,
+    each with its tree). Read from /proc (Linux), to say where a benchmark's CPU went."""
+    stats = _proc_stats()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in stats.items():
+        children.setdefault(parent, []).append(pid)
+
+    def tree(pid: int) -> int:
+        return stats[pid][2] + sum(tree(child) for child in children.get(pid, ()))
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    result = {}
+    for label, what in pids.items():
+        if isinstance(what, int):
+            roots = [what] if what in stats else []
+        else:
+            roots = [
+                pid
+                for pid, (parent, name, _) in stats.items()
+                if name == what and stats.get(parent, (0, "", 0))[1] != what
+            ]
+        result[label] = sum(tree(pid) for pid in roots) / ticks
+    return result
+
+
 def write_result(name: str, result: dict[str, Any]) -> Path:
     """Print `result` and write it as RESULTS/<name>.json."""
     RESULTS.mkdir(parents=True, exist_ok=True)

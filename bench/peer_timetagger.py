@@ -41,6 +41,12 @@ What it does, for each database in turn (each in its own process):
    API has no batch create.
 7. In-process (Django test client, after the HTTP runs): the queries of one create and of
    one month page, and where the time of a create goes (SQL vs the rest).
+8. Where the machine's CPU went in each run, per request (create) or per month (the
+   warm-up's months included): the CPU seconds of TimeTagger's process, of gunicorn's
+   (master and workers), of PostgreSQL's processes (Solodesk's database on that run) and of
+   the load generator, read from /proc before and after (`cpu_ms_per_request`,
+   `cpu_ms_per_month`). Both servers share 2 cores with the load generator, which parses
+   every response (Solodesk's items have 15 fields, TimeTagger's records 6).
 
 Ratios are Solodesk over TimeTagger for throughput and TimeTagger over Solodesk for p50:
 above 1 means Solodesk is faster. The target (issue 6) is a throughput ratio of at least 2 on
@@ -75,6 +81,7 @@ from common import (
     django_setup,
     load_average,
     machine_info,
+    processes_cpu,
     stats_ms,
     throwaway_database,
     write_result,
@@ -476,18 +483,28 @@ async def client_main(spec: dict[str, Any]) -> dict[str, Any]:
         }
         return "POST", "/api/v1/time-entries", body
 
+    # Where the machine's CPU goes in each run: the servers' process trees, PostgreSQL's
+    # (Solodesk's database, when it is the one), and this load generator.
+    processes = {**spec["processes"], "load_generator": os.getpid()}
+
+    def cpu_ms(before: dict[str, float], units: int) -> dict[str, float]:
+        after = processes_cpu(processes)
+        return {name: round(1000 * (after[name] - before[name]) / units, 3) for name in after}
+
     # 1. Create: every record once on each side (no warm-up: it would create records too).
     creates: dict[str, Any] = {}
     for name, url, headers, factory in (
         ("timetagger", spec["timetagger_url"], tt_headers, tt_create),
         ("solodesk", spec["solodesk_url"], sd_headers, sd_create),
     ):
-        creates[name] = {
-            "load_average_before": load_average(),
-            **await run_load(
+        creates[name] = {"load_average_before": load_average()}
+        before = processes_cpu(processes)
+        creates[name].update(
+            await run_load(
                 url, request=factory, headers=headers, concurrency=concurrency, requests=len(spans)
-            ),
-        }
+            )
+        )
+        creates[name]["cpu_ms_per_request"] = cpu_ms(before, len(spans))
     result["create"] = creates
 
     # 2. Both stored every record; the month holds the same records on both sides.
@@ -517,12 +534,15 @@ async def client_main(spec: dict[str, Any]) -> dict[str, Any]:
     for clients, count in ((1, spec["month_fetches_single"]), (concurrency, spec["month_fetches"])):
         runs = {}
         for side in (timetagger, solodesk):
-            runs[side.name] = {
-                "load_average_before": load_average(),
-                **await month_load(
+            runs[side.name] = {"load_average_before": load_average()}
+            before = processes_cpu(processes)
+            runs[side.name].update(
+                await month_load(
                     side, concurrency=clients, months=count, warmup=spec["month_warmup"]
-                ),
-            }
+                )
+            )
+            # Per month, the warm-up's included (a few months; the same on both sides).
+            runs[side.name]["cpu_ms_per_month"] = cpu_ms(before, count + spec["month_warmup"])
         months[f"concurrency_{clients}"] = runs
     result["month_list"] = months
     return result
@@ -814,6 +834,9 @@ def vendor_run(vendor: str, args: argparse.Namespace) -> dict[str, Any]:
         timetagger, timetagger_url = timetagger_start(python, throwaway.tmp / "timetagger")
         try:
             spec.update(solodesk_url=solodesk_url, timetagger_url=timetagger_url)
+            spec["processes"] = {"solodesk": gunicorn.pid, "timetagger": timetagger.pid}
+            if vendor == "postgresql":
+                spec["processes"]["postgresql"] = "postgres"
             measured = run_client(spec, throwaway.tmp)
         finally:
             _stop(gunicorn)
