@@ -37,7 +37,11 @@ def booked(owner):
     """Two entries and an issued invoice, written through the services."""
     client = make_client(owner.workspace, name="Acme")
     project = make_project(client, hourly_rate=Decimal("90.00"))
-    start = timezone.now().replace(microsecond=0) - dt.timedelta(days=3)
+    # In the morning (UTC), so both entries start on the same local day whatever the hour
+    # the test runs at (from ~21:00 UTC the second one started after midnight in Berlin).
+    start = (timezone.now() - dt.timedelta(days=3)).replace(
+        hour=8, minute=0, second=0, microsecond=0
+    )
     entries = [
         make_entry(
             project=project, user=owner.user, start=start + dt.timedelta(hours=h), minutes=50
