@@ -81,7 +81,13 @@ from solodesk.quotes.models import (
     QuoteActivity,
     QuoteLine,
 )
-from solodesk.timetracking.models import RunningTimer, Tag, TimeEntry, TimeEntryDay
+from solodesk.timetracking.models import (
+    RunningTimer,
+    Tag,
+    TimeEntry,
+    TimeEntryDay,
+    own_json_text,
+)
 from solodesk.timetracking.services import time_entry_days_rebuild, unbilled_time_rebuild
 
 DEFAULT_EMAIL = "owner@seed.example"
@@ -1252,7 +1258,7 @@ class _Seeder:
             [
                 "id", "public_id", "created_at", "updated_at", "workspace_id", "user_id",
                 "project_id", "started_at", "ended_at", "duration_seconds", "description",
-                "is_billable", "invoice_line_id", "invoiced_at",
+                "is_billable", "invoice_line_id", "invoiced_at", "own_json",
             ],
         )  # fmt: skip
         ws, people = self.workspace.pk, self.people
@@ -1265,16 +1271,26 @@ class _Seeder:
         e_billable, e_description, e_line = self.e_billable, self.e_description, self.e_line
         e_user = self.e_user
 
+        # The entries' stored JSON (TimeEntry.own_json), as the ORM would write it.
+        description_json = [json.dumps(text, ensure_ascii=False) for text in DESCRIPTIONS]
+
         def rows() -> Iterator[tuple[Any, ...]]:
             for index in range(count):
                 started = from_timestamp(e_start[index], UTC)
                 ended = started + delta(seconds=e_seconds[index])
                 line = e_line[index]
+                public_id = make_uuid(int=getrandbits(128), version=4)
+                ended_text = ended.isoformat()
                 yield (
-                    first + index, make_uuid(int=getrandbits(128), version=4), ended, ended,
+                    first + index, public_id, ended, ended,
                     ws, people[e_user[index]], project_ids[e_project[index]], started, ended,
                     e_seconds[index], DESCRIPTIONS[e_description[index]], e_billable[index],
                     line + offset if line else None, issued[line] if line else None,
+                    own_json_text(
+                        str(public_id), started.isoformat(), ended_text, e_seconds[index],
+                        description_json[e_description[index]], e_billable[index],
+                        ended_text, ended_text,
+                    ),
                 )  # fmt: skip
 
         def text_lines() -> Iterator[str]:
@@ -1289,12 +1305,19 @@ class _Seeder:
                 ended = from_timestamp(start + seconds, UTC).isoformat()
                 # What uuid.UUID(int=…, version=4) keeps of the same random bits.
                 public_id = (getrandbits(128) & UUID4_MASK) | UUID4_BITS
+                hex_id = f"{public_id:032x}"
+                own = own_json_text(
+                    f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}",
+                    started, ended, seconds, description_json[e_description[index]],
+                    e_billable[index], ended, ended,
+                )  # fmt: skip
                 yield (
-                    f"{first + index}\t{public_id:032x}\t{ended}\t{ended}\t{ws}\t"
+                    f"{first + index}\t{hex_id}\t{ended}\t{ended}\t{ws}\t"
                     f"{users[e_user[index]]}\t{projects[e_project[index]]}\t{started}\t"
                     f"{ended}\t{seconds}\t{descriptions[e_description[index]]}\t"
                     f"{'t' if e_billable[index] else 'f'}\t"
-                    f"{line + offset if line else NULL}\t{issued_text[line] if line else NULL}\n"
+                    f"{line + offset if line else NULL}\t{issued_text[line] if line else NULL}\t"
+                    f"{_copy_text(own)}\n"
                 )
 
         if writer.vendor == "postgresql" and not table.extra:

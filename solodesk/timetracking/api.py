@@ -31,10 +31,9 @@ from solodesk.core.api import (
 )
 from solodesk.projects.models import Project
 from solodesk.projects.selectors import project_get
-from solodesk.timetracking.models import MAX_ENTRY_DURATION, RunningTimer, TimeEntry
+from solodesk.timetracking.models import MAX_ENTRY_DURATION, RunningTimer, TimeEntry, iso_utc
 from solodesk.timetracking.selectors import (
     TimeEntryFilters,
-    iso_utc,
     time_entry_get,
     time_entry_list_rows,
     timer_get,
@@ -80,21 +79,23 @@ class _TimeEntryFields(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
+    # In the order the list writes them (`TimeEntryRows.json_page`): the entry's own
+    # fields as stored (`TimeEntry.own_json`), then the rest.
     id: UUID
-    project_id: UUID
-    project_name: str
-    client_id: UUID
-    client_name: str
-    user_email: str
     started_at: IsoDatetime
     ended_at: IsoDatetime
     duration_seconds: int
     description: str
     billable: bool
-    invoiced: bool = Field(description="Billed on an invoice: it can no longer change.")
-    tags: list[str]
     created_at: IsoDatetime
     updated_at: IsoDatetime
+    invoiced: bool = Field(description="Billed on an invoice: it can no longer change.")
+    tags: list[str]
+    project_id: UUID
+    project_name: str
+    client_id: UUID
+    client_name: str
+    user_email: str
 
 
 # The list's items: the same JSON as `TimeEntryOut`. It documents the list; the handler
@@ -369,20 +370,20 @@ def _time_entry_json(entry: TimeEntry, *, tags: list[str]) -> dict[str, Any]:
     project = entry.project
     return {
         "id": str(entry.public_id),
-        "project_id": str(project.public_id),
-        "project_name": project.name,
-        "client_id": str(project.client.public_id),
-        "client_name": project.client.name,
-        "user_email": entry.user.email,
         "started_at": iso_utc(entry.started_at),
         "ended_at": iso_utc(entry.ended_at),
         "duration_seconds": entry.duration_seconds,
         "description": entry.description,
         "billable": entry.is_billable,
-        "invoiced": entry.is_invoiced,
-        "tags": tags,
         "created_at": iso_utc(entry.created_at),
         "updated_at": iso_utc(entry.updated_at),
+        "invoiced": entry.is_invoiced,
+        "tags": tags,
+        "project_id": str(project.public_id),
+        "project_name": project.name,
+        "client_id": str(project.client.public_id),
+        "client_name": project.client.name,
+        "user_email": entry.user.email,
     }
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -12,14 +13,12 @@ from django.db.models import (
     BooleanField,
     CharField,
     Count,
-    ExpressionWrapper,
     F,
     Func,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     TextField,
 )
@@ -27,12 +26,14 @@ from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 
 from solodesk.accounts.models import User, Workspace
+from solodesk.clients.models import Client
 from solodesk.core.prepared import (
     SLICE_LIMIT_SENTINEL,
     SLICE_OFFSET_SENTINEL,
     PreparedRows,
     row_sentinels,
 )
+from solodesk.projects.models import Project
 from solodesk.timetracking.models import (
     RunningTimer,
     Tag,
@@ -176,11 +177,6 @@ _ROW_FIELDS = (
 )
 
 
-def iso_utc(value: dt.datetime) -> str:
-    """The API's form of a time: ISO 8601 in UTC with "+00:00" (see core.api.IsoDatetime)."""
-    return value.astimezone(dt.UTC).isoformat()
-
-
 class _IsoUtcText(Func):
     """A time as the text `iso_utc` makes of it (microseconds only when there are any, as
     Python's isoformat), so the page's times leave the database ready: on PostgreSQL from
@@ -209,9 +205,14 @@ class _UuidText(Func):
     output_field = CharField()
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        parts = ("1, 8", "9, 4", "13, 4", "17, 4", "21, 12")
-        template = " || '-' || ".join(f"substr(%(expressions)s, {part})" for part in parts)
-        return self.as_sql(compiler, connection, template=f"({template})", **extra)
+        template = _sqlite_uuid_text("%(expressions)s")
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def _sqlite_uuid_text(column: str) -> str:
+    """SQLite's text of a UUID column as `str(uuid)` (Django stores the 32 hex digits)."""
+    parts = ("1, 8", "9, 4", "13, 4", "17, 4", "21, 12")
+    return "(" + " || '-' || ".join(f"substr({column}, {part})" for part in parts) + ")"
 
 
 class _JsonBool(Func):
@@ -222,22 +223,6 @@ class _JsonBool(Func):
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
         template = "json(CASE WHEN %(expressions)s THEN 'true' ELSE 'false' END)"
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-
-class _JsonTagNames(Subquery):
-    """An entry's tag names, sorted, as a JSON array. PostgreSQL: ARRAY(the names), which
-    `_JsonObject` writes with array_to_json. SQLite (before 3.44, no ORDER BY inside an
-    aggregate): `json_group_array` over the ordered names, which SQLite feeds it in order
-    (select.c omits a FROM subquery's ORDER BY only when the outer query's aggregates are
-    count, min or max; the tests check the order); json() keeps it JSON, not a string,
-    inside the row's object."""
-
-    template = "ARRAY(%(subquery)s)"
-    output_field = CharField()
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        template = 'json((SELECT json_group_array("name") FROM (%(subquery)s)))'
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
@@ -290,39 +275,113 @@ def _postgresql_json(expression: Any, sql: str) -> str:
         return f"""('"' || ({sql})::text || '"')"""
     if isinstance(expression, _JsonBool):
         return f"(CASE WHEN {sql} THEN 'true' ELSE 'false' END)"
-    if isinstance(expression, _JsonTagNames):
-        return f"array_to_json({sql})::text"
     if expression.output_field.get_internal_type() in ("IntegerField", "PositiveIntegerField"):
         return f"({sql})::text"
     return f"to_json({sql})::text"  # a string, escaped
 
 
 @functools.cache
-def _json_row() -> _JsonObject:
-    """The API list's item (`TimeEntryListItemOut`'s names, in its order) as JSON text
-    from the database, with the same values as the detail's JSON: ids as `str(uuid)`,
-    times as `iso_utc`, true/false, the tag names sorted. Built once per process:
-    `annotate` resolves a copy for each query (building it was ~0.4 ms a request)."""
+def own_json_expression() -> _JsonObject:
+    """`models.entry_own_json` built by the database from the row's columns: the same
+    values (ids as `str(uuid)`, times as `iso_utc`, true/false). `time_entries_own_json_rebuild`
+    writes the column with it, and a test holds every write's column equal to it."""
     return _JsonObject(
         id=_UuidText("public_id"),
-        project_id=_UuidText("project__public_id"),
-        project_name=F("project__name"),
-        client_id=_UuidText("project__client__public_id"),
-        client_name=F("project__client__name"),
-        user_email=F("user__email"),
         started_at=_IsoUtcText("started_at"),
         ended_at=_IsoUtcText("ended_at"),
         duration_seconds=F("duration_seconds"),
         description=F("description"),
         billable=_JsonBool("is_billable"),
-        invoiced=_JsonBool(
-            ExpressionWrapper(Q(invoiced_at__isnull=False), output_field=BooleanField())
-        ),
-        tags=_JsonTagNames(
-            Tag.objects.filter(time_entries=OuterRef("pk")).order_by("name").values("name")
-        ),
         created_at=_IsoUtcText("created_at"),
         updated_at=_IsoUtcText("updated_at"),
+    )
+
+
+# The API list's page, around the ORM's query of the page's rows ({page}, selecting
+# `_PAGE_COLUMNS` in this order): for each entry its stored JSON (`TimeEntry.own_json`),
+# whether it is invoiced, its tag names sorted as a JSON array (NULL: none), and its
+# project's, client's and user's fields as JSON members, written once per project and user
+# on the page, not once per row; `_page_item` puts each item together. (Formatting the two
+# UUIDs and quoting the names per row was most of SQLite's time for a page of 1,000; each
+# `||` of text on PostgreSQL cost ~0.5 µs a row, more than Python's join of the pieces.)
+_PAGE_COLUMNS = ("own_json", "invoiced_at", "project_id", "user_id", "started_at", "pk")
+_PAGE_JSON_SQL = """WITH page (own_json, invoiced_at, project_id, user_id, started_at, id)
+AS {materialized} ({page}),
+page_projects (id, part) AS (
+  SELECT p.id, ',"project_id":"' || {project_uuid} || '","project_name":' || {project_name}
+    || ',"client_id":"' || {client_uuid} || '","client_name":' || {client_name}
+  FROM {projects} p JOIN {clients} c ON c.id = p.client_id
+  WHERE p.id IN (SELECT project_id FROM page)
+),
+page_users (id, part) AS (
+  SELECT u.id, ',"user_email":' || {user_email} || '}}'
+  FROM {users} u WHERE u.id IN (SELECT user_id FROM page)
+){tags_cte}
+SELECT page.own_json, page.invoiced_at IS NOT NULL, {tags}, page_projects.part, page_users.part
+FROM page
+JOIN page_projects ON page_projects.id = page.project_id
+JOIN page_users ON page_users.id = page.user_id{tags_join}
+ORDER BY page.started_at DESC, page.id DESC"""
+
+
+def _page_json_sql(page: str, vendor: str) -> str:
+    """`_PAGE_JSON_SQL` for `vendor` around the page's query."""
+    tags_through, tags = TimeEntry.tags.through._meta.db_table, Tag._meta.db_table
+    if vendor == "postgresql":
+        parts = {
+            "materialized": "MATERIALIZED",
+            "project_uuid": "p.public_id::text",
+            "client_uuid": "c.public_id::text",
+            "project_name": "to_json(p.name)::text",
+            "client_name": "to_json(c.name)::text",
+            "user_email": "to_json(u.email)::text",
+            # The page's tags in one grouped pass (a subquery per row was ~2.5 µs a row).
+            "tags_cte": f""",
+page_tags (id, names) AS (
+  SELECT x.timeentry_id, array_to_json(array_agg(t.name ORDER BY t.name))::text
+  FROM {tags_through} x JOIN {tags} t ON t.id = x.tag_id
+  WHERE x.timeentry_id IN (SELECT id FROM page) GROUP BY x.timeentry_id
+)""",  # noqa: S608 (the models' table names)
+            "tags": "page_tags.names",
+            "tags_join": "\nLEFT JOIN page_tags ON page_tags.id = page.id",
+        }
+    else:
+        parts = {
+            # SQLite before 3.35 has no MATERIALIZED (and materialized every CTE).
+            "materialized": "MATERIALIZED" if sqlite3.sqlite_version_info >= (3, 35) else "",
+            "project_uuid": _sqlite_uuid_text("p.public_id"),
+            "client_uuid": _sqlite_uuid_text("c.public_id"),
+            "project_name": "json_quote(p.name)",
+            "client_name": "json_quote(c.name)",
+            "user_email": "json_quote(u.email)",
+            # No ORDER BY inside an aggregate before SQLite 3.44: json_group_array over the
+            # ordered names, which SQLite feeds it in order (select.c omits a FROM
+            # subquery's ORDER BY only when the outer query's aggregates are count, min or
+            # max; the tests check the order), one subquery per row.
+            "tags_cte": "",
+            "tags": f"""(SELECT json_group_array(name) FROM (SELECT t.name FROM {tags} t
+  JOIN {tags_through} x ON x.tag_id = t.id WHERE x.timeentry_id = page.id ORDER BY t.name))""",  # noqa: S608
+            "tags_join": "",
+        }
+    return _PAGE_JSON_SQL.format(
+        page=page,
+        projects=Project._meta.db_table,
+        clients=Client._meta.db_table,
+        users=User._meta.db_table,
+        **parts,
+    )
+
+
+def _page_items(rows: list[tuple[Any, ...]]) -> str:
+    """The page's rows (`_PAGE_JSON_SQL`) as the items of a JSON array: each entry's
+    stored object without its closing "}" (it ends with updated_at's '"}'), then
+    invoiced, tags, and the project's and the user's members (the latter closing it)."""
+    return ",".join(
+        [
+            f'{own[:-1]},"invoiced":{"true" if invoiced else "false"},'
+            f'"tags":{tags or "[]"}{project}{user}'
+            for own, invoiced, tags, project, user in rows
+        ]
     )
 
 
@@ -375,16 +434,18 @@ class TimeEntryRows:
 
     def json_page(self, page: slice) -> tuple[bytes, int]:
         """A page as the API's JSON array (UTF-8) and the number of its items: each item
-        is written by the database (`_json_row`), Python only joins them. One query, on
-        either database, compiled once per combination of filters (`_prepare_rows`).
-        (Python building dicts from rows and writing them was ~7 ms of a page of 1,000
-        on PostgreSQL, nearly all of its ~17 ms on SQLite: converting ids and times.)"""
+        is the entry's stored JSON (`TimeEntry.own_json`) and the pieces the query writes
+        once per project and user (`_PAGE_JSON_SQL`), which Python only joins
+        (`_page_items`). One query, on either database, compiled once per combination of
+        filters (`_prepare_rows`). (Python building dicts from rows and writing them was
+        ~7 ms of a page of 1,000 on PostgreSQL, nearly all of its ~17 ms on SQLite:
+        converting ids and times; decision 0010.)"""
         start = page.start or 0
         values = {**self._values, "limit": page.stop - start}
         if start:
             values["offset"] = start
         rows = self._prepared("later" if start else "first").rows(**values)
-        return f"[{','.join([row[0] for row in rows])}]".encode(), len(rows)
+        return f"[{_page_items(rows)}]".encode(), len(rows)
 
     def __getitem__(self, page: slice) -> list[TimeEntryRow]:
         if not isinstance(page, slice):
@@ -509,8 +570,11 @@ def _prepare_rows(
     else:
         page = slice(SLICE_OFFSET_SENTINEL, SLICE_OFFSET_SENTINEL + SLICE_LIMIT_SENTINEL)
     entries, rest = _page_of(entries, page)
-    rows = entries.annotate(json_row=_json_row()).values_list("json_row")
-    return PreparedRows.compile(rows[rest], alias=alias, sentinels=sentinels)
+    rows = entries.values_list(*_PAGE_COLUMNS)[rest]
+    vendor = connections[alias].vendor
+    return PreparedRows.compile(
+        rows, alias=alias, sentinels=sentinels, wrap=lambda sql: _page_json_sql(sql, vendor)
+    )
 
 
 def time_entry_list_rows(

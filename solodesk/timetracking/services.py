@@ -30,6 +30,7 @@ from solodesk.timetracking.models import (
     UnbilledTime,
     unbilled_rounded,
 )
+from solodesk.timetracking.selectors import own_json_expression
 from solodesk.webhooks.services import (
     webhook_event_record_timer_started,
     webhook_event_record_timer_stopped,
@@ -489,6 +490,15 @@ def _zone_in_sql(time_zone: str) -> bool:
     area/location name (or UTC). Bare names such as CET or EST are abbreviations to
     PostgreSQL (a fixed offset) but zones with summer time to zoneinfo."""
     return connection.vendor == "postgresql" and ("/" in time_zone or time_zone == "UTC")
+
+
+def time_entries_own_json_rebuild(*, entries: QuerySet[TimeEntry] | None = None) -> int:
+    """Writes `own_json` of `entries` (every entry by default) from their columns, in the
+    database (`own_json_expression`, one UPDATE): the migration that added the column,
+    and `solodesk recount`. Every write through the ORM keeps it already (`OwnJsonField`).
+    Returns the rows written."""
+    entries = TimeEntry.objects.all() if entries is None else entries
+    return entries.update(own_json=own_json_expression())
 
 
 @transaction.atomic

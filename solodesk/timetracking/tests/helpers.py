@@ -15,20 +15,20 @@ def entry_as_json(entry: TimeEntry) -> dict:
     entry = TimeEntry.objects.select_related("project__client", "user").get(pk=entry.pk)
     return {
         "id": str(entry.public_id),
-        "project_id": str(entry.project.public_id),
-        "project_name": entry.project.name,
-        "client_id": str(entry.project.client.public_id),
-        "client_name": entry.project.client.name,
-        "user_email": entry.user.email,
         "started_at": entry.started_at.isoformat(),
         "ended_at": entry.ended_at.isoformat(),
         "duration_seconds": entry.duration_seconds,
         "description": entry.description,
         "billable": entry.is_billable,
-        "invoiced": entry.invoiced_at is not None,
-        "tags": sorted(tag.name for tag in entry.tags.all()),
         "created_at": entry.created_at.isoformat(),
         "updated_at": entry.updated_at.isoformat(),
+        "invoiced": entry.invoiced_at is not None,
+        "tags": sorted(tag.name for tag in entry.tags.all()),
+        "project_id": str(entry.project.public_id),
+        "project_name": entry.project.name,
+        "client_id": str(entry.project.client.public_id),
+        "client_name": entry.project.client.name,
+        "user_email": entry.user.email,
     }
 
 

@@ -13,6 +13,7 @@ from solodesk.core.models import Job
 from solodesk.projects.models import Project
 from solodesk.tests.factories import ProjectFactory, TagFactory, TimeEntryFactory
 from solodesk.timetracking.models import TimeEntry
+from solodesk.timetracking.services import time_entries_own_json_rebuild
 from solodesk.timetracking.tests.helpers import entry_as_json
 
 URL = "/api/v1/time-entries"
@@ -267,6 +268,10 @@ def test_list_items_are_the_details_json(owner, project):
     TimeEntry.objects.filter(pk=plain.pk).update(
         started_at=START + dt.timedelta(microseconds=5),
         ended_at=START + dt.timedelta(hours=1, microseconds=5),
+    )
+    # Written around the ORM: their stored JSON written again from the columns.
+    time_entries_own_json_rebuild(
+        entries=TimeEntry.objects.filter(pk__in=[plain.pk, whole_second.pk])
     )
     api = owner.api()
 

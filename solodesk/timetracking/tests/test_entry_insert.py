@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from solodesk.tests.factories import ProjectFactory
 from solodesk.timetracking import services
-from solodesk.timetracking.models import TimeEntry
+from solodesk.timetracking.models import TimeEntry, entry_own_json
 
 START = dt.datetime(2026, 3, 9, 9, 30, 15, 123456, tzinfo=dt.UTC)
-IDENTITY = {"id", "public_id", "created_at", "updated_at"}
+# Different for each row (own_json holds the public id and the times: checked apart).
+IDENTITY = {"id", "public_id", "created_at", "updated_at", "own_json"}
 
 
 def _fields(entry: TimeEntry) -> dict:
@@ -42,6 +43,7 @@ def test_the_row_and_the_instance_are_the_orms(owner):
     for entry in (ours, orms):
         assert _fields(TimeEntry.objects.get(pk=entry.pk)) == _fields(entry)
         assert (entry._state.adding, entry._state.db) == (False, "default")
+        assert entry.own_json == entry_own_json(entry)
     mine = {name: value for name, value in _fields(ours).items() if name not in IDENTITY}
     theirs = {name: value for name, value in _fields(orms).items() if name not in IDENTITY}
     assert mine == theirs

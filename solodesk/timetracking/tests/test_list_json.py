@@ -10,6 +10,7 @@ import pytest
 from solodesk.tests.factories import ProjectFactory, TagFactory, TimeEntryFactory
 from solodesk.timetracking.models import TimeEntry
 from solodesk.timetracking.selectors import TimeEntryFilters, time_entry_list_rows
+from solodesk.timetracking.services import time_entries_own_json_rebuild
 from solodesk.timetracking.tests.helpers import entry_as_json, page_items
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -68,6 +69,8 @@ def test_times_are_written_as_the_schemas_iso_utc(owner, microseconds, expected)
     TimeEntry.objects.filter(pk=entry.pk).update(
         started_at=at, ended_at=at + dt.timedelta(hours=1), created_at=at, updated_at=at
     )
+    # Written around the ORM: the stored JSON written again by the database, from the columns.
+    time_entries_own_json_rebuild(entries=TimeEntry.objects.filter(pk=entry.pk))
 
     (item,) = page_items(time_entry_list_rows(workspace=owner.workspace), slice(0, 10))
 
