@@ -87,6 +87,7 @@ from solodesk.timetracking.models import (
     TimeEntry,
     TimeEntryDay,
     own_json_text,
+    tags_json,
 )
 from solodesk.timetracking.services import time_entry_days_rebuild, unbilled_time_rebuild
 
@@ -1271,8 +1272,27 @@ class _Seeder:
         e_billable, e_description, e_line = self.e_billable, self.e_description, self.e_line
         e_user = self.e_user
 
-        # The entries' stored JSON (TimeEntry.own_json), as the ORM would write it.
+        # Each entry's tags (~30 % have one, ~6 % two): drawn here, before the entries are
+        # written, because the entries' stored JSON (TimeEntry.own_json) holds their names.
+        tag_ids = [tag.pk for tag in self.tags]
+        tag_names = [tag.name for tag in self.tags]
+        random_ = rng.random
+        entry_tags: list[tuple[int, ...]] = []
+        for _ in range(count):
+            roll = random_()
+            if roll < 0.06:
+                entry_tags.append(
+                    (int(roll * 100) % len(tag_ids), (int(roll * 100) + 3) % len(tag_ids))
+                )
+            elif roll < 0.3:
+                entry_tags.append((int(roll * 100) % len(tag_ids),))
+            else:
+                entry_tags.append(())
+        # The entries' stored JSON as the ORM would write it; the tags' JSON per combination.
         description_json = [json.dumps(text, ensure_ascii=False) for text in DESCRIPTIONS]
+        tags_text: dict[tuple[int, ...], str] = {}
+        for tags in set(entry_tags):
+            tags_text[tags] = tags_json(tag_names[i] for i in tags)
 
         def rows() -> Iterator[tuple[Any, ...]]:
             for index in range(count):
@@ -1289,7 +1309,7 @@ class _Seeder:
                     own_json_text(
                         str(public_id), started.isoformat(), ended_text, e_seconds[index],
                         description_json[e_description[index]], e_billable[index],
-                        ended_text, ended_text,
+                        ended_text, ended_text, tags_text[entry_tags[index]],
                     ),
                 )  # fmt: skip
 
@@ -1309,7 +1329,7 @@ class _Seeder:
                 own = own_json_text(
                     f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}",
                     started, ended, seconds, description_json[e_description[index]],
-                    e_billable[index], ended, ended,
+                    e_billable[index], ended, ended, tags_text[entry_tags[index]],
                 )  # fmt: skip
                 yield (
                     f"{first + index}\t{hex_id}\t{ended}\t{ended}\t{ws}\t"
@@ -1326,16 +1346,11 @@ class _Seeder:
             self.counts["time_entries"] = writer.write(table, rows())
         through = TimeEntry.tags.through
         tag_table = _Table(through, ["timeentry_id", "tag_id"])
-        tag_ids = [tag.pk for tag in self.tags]
 
         def tag_rows() -> Iterator[tuple[int, int]]:
-            random_ = rng.random
-            for index in range(count):
-                roll = random_()
-                if roll < 0.3:
-                    yield (first + index, tag_ids[int(roll * 100) % len(tag_ids)])
-                    if roll < 0.06:
-                        yield (first + index, tag_ids[(int(roll * 100) + 3) % len(tag_ids)])
+            for index, tags in enumerate(entry_tags):
+                for tag in tags:
+                    yield (first + index, tag_ids[tag])
 
         self.counts["time_entry_tags"] = writer.write(tag_table, tag_rows())
         self.counts["unbilled_time_entries"] = sum(

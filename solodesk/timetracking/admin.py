@@ -2,16 +2,40 @@ from django.contrib import admin
 from django.db import transaction
 
 from solodesk.timetracking.models import RunningTimer, Tag, TimeEntry
-from solodesk.timetracking.services import time_entry_days_apply
+from solodesk.timetracking.services import time_entries_own_json_rebuild, time_entry_days_apply
 
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    """A renamed or deleted tag changes the tag names its entries store as JSON
+    (`TimeEntry.own_json`): those entries' JSON is written again from their tags."""
+
     list_display = ["name", "workspace"]
     list_select_related = ["workspace"]
     search_fields = ["name"]
     raw_id_fields = ["workspace"]
     readonly_fields = ["public_id", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change:
+                time_entries_own_json_rebuild(entries=TimeEntry.objects.filter(tags=obj))
+
+    def delete_model(self, request, obj) -> None:
+        self.delete_queryset(request, Tag.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            tagged = list(
+                TimeEntry.tags.through.objects.filter(tag__in=queryset).values_list(
+                    "timeentry_id", flat=True
+                )
+            )
+            super().delete_queryset(request, queryset)
+            for at in range(0, len(tagged), 10_000):  # under SQLite's limit of parameters
+                chunk = tagged[at : at + 10_000]
+                time_entries_own_json_rebuild(entries=TimeEntry.objects.filter(pk__in=chunk))
 
 
 @admin.register(TimeEntry)

@@ -89,8 +89,8 @@ class _TimeEntryFields(BaseModel):
     billable: bool
     created_at: IsoDatetime
     updated_at: IsoDatetime
-    invoiced: bool = Field(description="Billed on an invoice: it can no longer change.")
     tags: list[str]
+    invoiced: bool = Field(description="Billed on an invoice: it can no longer change.")
     project_id: UUID
     project_name: str
     client_id: UUID
@@ -140,7 +140,7 @@ class TimeEntryOut(Schema, _TimeEntryFields):
 
     @staticmethod
     def resolve_tags(entry: TimeEntry) -> list[str]:
-        return [tag.name for tag in entry.tags.all()]
+        return sorted(tag.name for tag in entry.tags.all())  # as stored (`tags_json`)
 
 
 class TimeEntryFilterIn(Schema):
@@ -377,8 +377,8 @@ def _time_entry_json(entry: TimeEntry, *, tags: list[str]) -> dict[str, Any]:
         "billable": entry.is_billable,
         "created_at": iso_utc(entry.created_at),
         "updated_at": iso_utc(entry.updated_at),
-        "invoiced": entry.is_invoiced,
         "tags": tags,
+        "invoiced": entry.is_invoiced,
         "project_id": str(project.public_id),
         "project_name": project.name,
         "client_id": str(project.client.public_id),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,10 +20,11 @@ def iso_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def entry_own_json(entry: TimeEntry) -> str:
+def entry_own_json(entry: TimeEntry, tags: Iterable[str]) -> str:
     """The entry's own fields as the API writes them, one JSON object (compact, UTF-8 as
     is): id, started_at, ended_at, duration_seconds, description, billable, created_at,
-    updated_at. Every item of the API list starts with it (`OwnJsonField`)."""
+    updated_at and its tag names, sorted. Every item of the API list starts with it
+    (`OwnJsonField`)."""
     return own_json_text(
         str(entry.public_id),
         iso_utc(entry.started_at),
@@ -32,7 +34,13 @@ def entry_own_json(entry: TimeEntry) -> str:
         entry.is_billable,
         iso_utc(entry.created_at),
         iso_utc(entry.updated_at),
+        tags_json(tags),
     )
+
+
+def tags_json(names: Iterable[str]) -> str:
+    """Tag names as the API writes them: a JSON array, sorted."""
+    return json.dumps(sorted(names), ensure_ascii=False, separators=(",", ":"))
 
 
 def own_json_text(
@@ -44,6 +52,7 @@ def own_json_text(
     billable: bool,
     created_at: str,
     updated_at: str,
+    tags_json: str,
 ) -> str:
     """`entry_own_json` from its values already written as text (the seed writes a
     million rows with it)."""
@@ -51,17 +60,21 @@ def own_json_text(
         f'{{"id":"{public_id}","started_at":"{started_at}","ended_at":"{ended_at}",'
         f'"duration_seconds":{duration_seconds},"description":{description_json},'
         f'"billable":{"true" if billable else "false"},'
-        f'"created_at":"{created_at}","updated_at":"{updated_at}"}}'
+        f'"created_at":"{created_at}","updated_at":"{updated_at}","tags":{tags_json}}}'
     )
 
 
 class OwnJsonField(models.TextField):
     """`entry_own_json` of the row, kept by the ORM: written from the instance on every
     save, `bulk_create` and `_entry_insert` (each field's `pre_save`, after `created_at`
-    and `updated_at` have theirs), so it changes whenever those columns do. The API list
-    reads it instead of building JSON from seven columns per row, which was most of a
-    month's time (decision 0010). Nothing writes those columns with `QuerySet.update`;
-    a test checks every row against the same JSON built by the database."""
+    and `updated_at` have theirs), so it changes whenever those columns do. The tag names
+    are the ones a service gives the instance (`set_own_json_tags`) before it saves and
+    sets them; without, those the row stored (none for a new one). The API list reads it
+    instead of building JSON from eight columns and a subquery per row, which was most of
+    a month's time (decision 0010). Nothing writes those columns with `QuerySet.update`
+    or the entries' tags around the services (the admin rebuilds what a tag's change or
+    deletion touches); a test checks every row against the same JSON built by the
+    database."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("editable", False)
@@ -69,9 +82,19 @@ class OwnJsonField(models.TextField):
         super().__init__(*args, **kwargs)
 
     def pre_save(self, model_instance: models.Model, add: bool) -> str:
-        value = entry_own_json(model_instance)  # type: ignore[arg-type]
+        tags = getattr(model_instance, "_own_json_tags", None)
+        if tags is None:
+            stored = getattr(model_instance, self.attname)
+            tags = json.loads(stored)["tags"] if stored else []
+        value = entry_own_json(model_instance, tags)  # type: ignore[arg-type]
         setattr(model_instance, self.attname, value)
         return value
+
+
+def set_own_json_tags(entry: TimeEntry, names: Iterable[str]) -> None:
+    """The tag names the entry's next save stores in `own_json` (a service calls it before
+    the save, with the names it then sets)."""
+    entry._own_json_tags = sorted(names)  # type: ignore[attr-defined]
 
 
 class Tag(BaseModel):

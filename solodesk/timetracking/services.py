@@ -28,6 +28,7 @@ from solodesk.timetracking.models import (
     TimeEntryDay,
     TimeEntryMonth,
     UnbilledTime,
+    set_own_json_tags,
     unbilled_rounded,
 )
 from solodesk.timetracking.selectors import own_json_expression
@@ -744,20 +745,20 @@ def time_entry_create(
     looked up again, with the workspace lock (`_project_locked`)."""
     project = _project_locked(workspace=workspace, project=project)
     duration = _check_times(started_at, ended_at)
-    entry = _entry_insert(
-        TimeEntry(
-            workspace=workspace,
-            user=user,
-            project=project,
-            started_at=started_at,
-            ended_at=ended_at,
-            duration_seconds=duration,
-            description=description.strip()[:500],
-            is_billable=project.is_billable if is_billable is None else is_billable,
-        )
-    )
-    time_entry_days_apply(added=[entry], locked=project.workspace)
     tag_rows = tags_get_or_create(workspace=workspace, names=tags)
+    entry = TimeEntry(
+        workspace=workspace,
+        user=user,
+        project=project,
+        started_at=started_at,
+        ended_at=ended_at,
+        duration_seconds=duration,
+        description=description.strip()[:500],
+        is_billable=project.is_billable if is_billable is None else is_billable,
+    )
+    set_own_json_tags(entry, (tag.name for tag in tag_rows))
+    _entry_insert(entry)
+    time_entry_days_apply(added=[entry], locked=project.workspace)
     if tag_rows:
         entry.tags.set(tag_rows)
     return entry
@@ -823,10 +824,14 @@ def time_entry_update(*, entry: TimeEntry, **fields: Any) -> TimeEntry:
         entry.description = (fields["description"] or "").strip()[:500]
     if "is_billable" in fields:
         entry.is_billable = bool(fields["is_billable"])
+    tag_rows = None
+    if "tags" in fields:
+        tag_rows = tags_get_or_create(workspace=workspace, names=fields["tags"] or [])
+        set_own_json_tags(entry, (tag.name for tag in tag_rows))
     entry.save()
     time_entry_days_apply(added=[entry], removed=[before], locked=locked)
-    if "tags" in fields:
-        entry.tags.set(tags_get_or_create(workspace=workspace, names=fields["tags"] or []))
+    if tag_rows is not None:
+        entry.tags.set(tag_rows)
     return entry
 
 

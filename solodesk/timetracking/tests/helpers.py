@@ -5,8 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from solodesk.timetracking.models import TimeEntry
+from solodesk.timetracking.models import Tag, TimeEntry, set_own_json_tags
 from solodesk.timetracking.selectors import TimeEntryRows
+
+
+def set_tags(entry: TimeEntry, tags: list[Tag]) -> None:
+    """A test's setup giving `entry` these tags around the services, and the tag names its
+    stored JSON holds (`TimeEntry.own_json`), as `time_entry_update` keeps both."""
+    set_own_json_tags(entry, (tag.name for tag in tags))
+    entry.save(update_fields=["own_json"])
+    entry.tags.set(tags)
 
 
 def entry_as_json(entry: TimeEntry) -> dict:
@@ -22,8 +30,8 @@ def entry_as_json(entry: TimeEntry) -> dict:
         "billable": entry.is_billable,
         "created_at": entry.created_at.isoformat(),
         "updated_at": entry.updated_at.isoformat(),
-        "invoiced": entry.invoiced_at is not None,
         "tags": sorted(tag.name for tag in entry.tags.all()),
+        "invoiced": entry.invoiced_at is not None,
         "project_id": str(entry.project.public_id),
         "project_name": entry.project.name,
         "client_id": str(entry.project.client.public_id),

@@ -14,7 +14,7 @@ from solodesk.projects.models import Project
 from solodesk.tests.factories import ProjectFactory, TagFactory, TimeEntryFactory
 from solodesk.timetracking.models import TimeEntry
 from solodesk.timetracking.services import time_entries_own_json_rebuild
-from solodesk.timetracking.tests.helpers import entry_as_json
+from solodesk.timetracking.tests.helpers import entry_as_json, set_tags
 
 URL = "/api/v1/time-entries"
 EXPORT_TASK = "solodesk.timetracking.tasks.time_entries_export_task"
@@ -35,7 +35,7 @@ def make_entry(owner, project, *, hours_after_start: float = 0, tags=(), **field
     started_at = START + dt.timedelta(hours=hours_after_start)
     entry = TimeEntryFactory(project=project, user=owner.user, started_at=started_at, **fields)
     if tags:
-        entry.tags.set([TagFactory(workspace=project.workspace, name=name) for name in tags])
+        set_tags(entry, [TagFactory(workspace=project.workspace, name=name) for name in tags])
     return entry
 
 

@@ -43,7 +43,7 @@ def test_the_row_and_the_instance_are_the_orms(owner):
     for entry in (ours, orms):
         assert _fields(TimeEntry.objects.get(pk=entry.pk)) == _fields(entry)
         assert (entry._state.adding, entry._state.db) == (False, "default")
-        assert entry.own_json == entry_own_json(entry)
+        assert entry.own_json == entry_own_json(entry, [])
     mine = {name: value for name, value in _fields(ours).items() if name not in IDENTITY}
     theirs = {name: value for name, value in _fields(orms).items() if name not in IDENTITY}
     assert mine == theirs

@@ -11,7 +11,7 @@ from solodesk.tests.factories import ProjectFactory, TagFactory, TimeEntryFactor
 from solodesk.timetracking.models import TimeEntry
 from solodesk.timetracking.selectors import TimeEntryFilters, time_entry_list_rows
 from solodesk.timetracking.services import time_entries_own_json_rebuild
-from solodesk.timetracking.tests.helpers import entry_as_json, page_items
+from solodesk.timetracking.tests.helpers import entry_as_json, page_items, set_tags
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 ODD_TEXTS = [
@@ -42,7 +42,7 @@ def test_texts_with_any_characters_are_the_same_json_values(owner, text):
 def test_tags_with_any_characters_come_sorted(owner):
     project = ProjectFactory(client__workspace=owner.workspace)
     entry = TimeEntryFactory(project=project, user=owner.user)
-    entry.tags.set([TagFactory(workspace=owner.workspace, name=n) for n in reversed(ODD_TAGS)])
+    set_tags(entry, [TagFactory(workspace=owner.workspace, name=n) for n in reversed(ODD_TAGS)])
     untagged = TimeEntryFactory(project=project, user=owner.user, started_at=START)
 
     items = page_items(time_entry_list_rows(workspace=owner.workspace), slice(0, 10))

@@ -14,7 +14,7 @@ from solodesk.timetracking.selectors import (
     time_entry_list,
     time_entry_list_rows,
 )
-from solodesk.timetracking.tests.helpers import entry_as_json, page_items
+from solodesk.timetracking.tests.helpers import entry_as_json, page_items, set_tags
 
 # Monday 2 March 2026, 10:00 in Brussels (the factories' workspace time zone, UTC+1).
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -37,7 +37,7 @@ def projects(owner, stranger):
             invoiced_at=timezone.now() if index == 2 else None,
         )
         if index % 2:
-            entry.tags.set(tags[: 1 + index % 3 // 2])
+            set_tags(entry, tags[: 1 + index % 3 // 2])
     TimeEntryFactory(
         project=ProjectFactory(client__workspace=stranger.workspace),
         user=stranger.user,

@@ -33,7 +33,21 @@ KEYS = [
     "billable",
     "created_at",
     "updated_at",
+    "tags",
 ]
+
+
+def _create(owner, project, *, day=0, **fields):
+    """An hour's entry through the service, `day` days after START."""
+    start = START + dt.timedelta(days=day)
+    return time_entry_create(
+        workspace=owner.workspace,
+        user=owner.user,
+        project=project,
+        started_at=fields.pop("started_at", start),
+        ended_at=start + dt.timedelta(hours=1),
+        **fields,
+    )
 
 
 def _stored_and_built(entries=None):
@@ -62,12 +76,10 @@ def _assert_every_row_is_its_columns():
 @pytest.mark.parametrize("text", ODD_TEXTS)
 def test_a_create_stores_its_fields_whatever_the_characters(owner, text):
     project = ProjectFactory(client__workspace=owner.workspace)
-    entry = time_entry_create(
-        workspace=owner.workspace,
-        user=owner.user,
-        project=project,
+    entry = _create(
+        owner,
+        project,
         started_at=START + dt.timedelta(microseconds=120000),
-        ended_at=START + dt.timedelta(hours=1),
         description=text,
         is_billable=False,
         tags=["a", "b"],
@@ -76,19 +88,13 @@ def test_a_create_stores_its_fields_whatever_the_characters(owner, text):
     _assert_every_row_is_its_columns()
     assert entry.own_json == TimeEntry.objects.get(pk=entry.pk).own_json
     assert json.loads(entry.own_json)["description"] == text.strip()
+    assert json.loads(entry.own_json)["tags"] == ["a", "b"]
 
 
 def test_an_update_stores_the_new_values_and_its_new_time(owner):
     project = ProjectFactory(client__workspace=owner.workspace)
     other = ProjectFactory(client__workspace=owner.workspace)
-    entry = time_entry_create(
-        workspace=owner.workspace,
-        user=owner.user,
-        project=project,
-        started_at=START,
-        ended_at=START + dt.timedelta(hours=1),
-        description="Before",
-    )
+    entry = _create(owner, project, description="Before")
     before = json.loads(entry.own_json)
 
     time_entry_update(
@@ -104,6 +110,7 @@ def test_an_update_stores_the_new_values_and_its_new_time(owner):
     _assert_every_row_is_its_columns()
     after = json.loads(TimeEntry.objects.get(pk=entry.pk).own_json)
     assert after["description"] == 'After, "quoted"'
+    assert (before["tags"], after["tags"]) == ([], ["x"])
     assert (after["duration_seconds"], after["billable"]) == (5400, False)
     assert after["ended_at"] == "2026-03-02T11:00:00.000005+00:00"
     assert after["updated_at"] > before["updated_at"]
@@ -145,7 +152,7 @@ def test_the_rebuild_writes_what_a_write_around_the_orm_left_behind(owner):
 
     entry.refresh_from_db()
     _assert_every_row_is_its_columns()
-    assert entry.own_json == entry_own_json(entry)  # the same text, not only the same values
+    assert entry.own_json == entry_own_json(entry, [])  # the same text, not only the same values
 
 
 def test_the_seed_writes_it_for_every_entry(db):
@@ -153,3 +160,44 @@ def test_the_seed_writes_it_for_every_entry(db):
 
     assert TimeEntry.objects.count() > 1000
     _assert_every_row_is_its_columns()
+
+
+def test_tags_are_stored_in_code_point_order_and_kept_by_an_update_without_tags(owner):
+    project = ProjectFactory(client__workspace=owner.workspace)
+    # Upper case before lower, accents after: Python's order, not a locale's.
+    names = ["zürich", "Zeta", "alpha", "Éclair", "beta ✓"]
+    entry = _create(owner, project, tags=names)
+    time_entry_update(entry=TimeEntry.objects.get(pk=entry.pk), description="Only this")
+
+    stored = json.loads(TimeEntry.objects.get(pk=entry.pk).own_json)
+    assert stored["tags"] == sorted(names) == ["Zeta", "alpha", "beta ✓", "zürich", "Éclair"]
+    assert stored["description"] == "Only this"
+    _assert_every_row_is_its_columns()
+
+    time_entry_update(entry=TimeEntry.objects.get(pk=entry.pk), tags=[])
+    assert json.loads(TimeEntry.objects.get(pk=entry.pk).own_json)["tags"] == []
+    _assert_every_row_is_its_columns()
+
+
+def test_a_tag_renamed_or_deleted_in_the_admin_is_written_into_its_entries(owner):
+    from django.contrib import admin
+
+    from solodesk.timetracking.admin import TagAdmin
+    from solodesk.timetracking.models import Tag
+
+    project = ProjectFactory(client__workspace=owner.workspace)
+    tagged = [_create(owner, project, day=day, tags=["old", "keep"]) for day in range(3)]
+    tag_admin = TagAdmin(Tag, admin.site)
+    tag = Tag.objects.get(name="old")
+
+    tag.name = "new"
+    tag_admin.save_model(None, tag, None, change=True)
+    assert {json.dumps(json.loads(e.own_json)["tags"]) for e in TimeEntry.objects.all()} == {
+        '["keep", "new"]'
+    }
+    _assert_every_row_is_its_columns()
+
+    tag_admin.delete_model(None, Tag.objects.get(name="keep"))
+    assert [json.loads(e.own_json)["tags"] for e in TimeEntry.objects.all()] == [["new"]] * 3
+    _assert_every_row_is_its_columns()
+    assert len(tagged) == 3

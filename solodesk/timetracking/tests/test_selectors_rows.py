@@ -14,6 +14,7 @@ from solodesk.timetracking.selectors import (
     time_entry_list,
     time_entry_list_rows,
 )
+from solodesk.timetracking.tests.helpers import set_tags
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -32,8 +33,8 @@ def entries(owner, stranger):
             invoiced_at=timezone.now() if index == 0 else None,
         )
         made.append(entry)
-    made[1].tags.set(
-        [TagFactory(workspace=owner.workspace, name=name) for name in ("zeta", "alpha")]
+    set_tags(
+        made[1], [TagFactory(workspace=owner.workspace, name=name) for name in ("zeta", "alpha")]
     )
     TimeEntryFactory(project__client__workspace=stranger.workspace, user=stranger.user)
     return made
@@ -100,7 +101,7 @@ def test_a_page_costs_the_same_queries_whatever_its_size(owner, count, django_as
         entry = TimeEntryFactory(
             project=project, user=owner.user, started_at=START + dt.timedelta(hours=index)
         )
-        entry.tags.set([TagFactory(workspace=owner.workspace, name=f"t{index}")])
+        set_tags(entry, [TagFactory(workspace=owner.workspace, name=f"t{index}")])
     rows = time_entry_list_rows(workspace=owner.workspace)
 
     # 1. the page of entries joined with project, client and user (values), on

@@ -17,6 +17,7 @@ from solodesk.tests.factories import (
     TimeEntryFactory,
 )
 from solodesk.timetracking.models import TimeEntry
+from solodesk.timetracking.tests.helpers import set_tags
 
 BRUSSELS = zoneinfo.ZoneInfo("Europe/Brussels")
 MONDAY = dt.date(2026, 3, 2)  # Brussels is UTC+1 in March (before the DST change on 29 March)
@@ -66,7 +67,7 @@ def make_week_of_entries(project, user, rows: int) -> list[TimeEntry]:
     for i in range(rows):
         start = local(MONDAY + dt.timedelta(days=i % 7), 6 + i // 7)
         entry = make_entry(project, user, start, minutes=30)
-        entry.tags.add(tag)
+        set_tags(entry, [tag])
         entries.append(entry)
     return entries
 
@@ -489,7 +490,7 @@ def test_new_entry_rejects_another_workspaces_project(owner, stranger):
 def test_edit_page_shows_the_entry_in_the_workspace_time_zone(persona):
     project = ProjectFactory(client__workspace=persona.workspace)
     entry = make_entry(project, persona.user, local(MONDAY, 9), minutes=90, is_billable=False)
-    entry.tags.add(TagFactory(workspace=persona.workspace, name="ops"))
+    set_tags(entry, [TagFactory(workspace=persona.workspace, name="ops")])
 
     response = persona.client.get(edit_url(entry))
 
