@@ -57,30 +57,17 @@ SELECT count(*) FROM (
 """
 COUNT_CAP = 1000  # core.api.CappedLimitOffsetPagination.count_cap
 
-# Each row's JSON object written by PostgreSQL, as the API's list does since 2784951
-# (timetracking.selectors._JsonObject: `||` of the values through to_json, times as
-# iso_utc writes them, json_build_object being slower), so the floor is the floor of that
-# approach: Python only joins the rows.
-_UTC = "replace(to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), '.000000+', '+')"
-PAGE_SQL = f"""
-SELECT '{{"id":"' || e.public_id::text
-    || '","project_id":"' || p.public_id::text
+# Each row as the API's list writes it since decision 0010: the entry's stored JSON
+# (`timetracking_timeentry.own_json`: its own fields and sorted tag names, written when
+# the entry is), the invoiced flag, and the project's, client's and user's members, which
+# Python joins; so the floor is the floor of that approach.
+PAGE_SQL = """
+SELECT e.own_json, e.invoiced_at IS NOT NULL,
+    ',"project_id":"' || p.public_id::text
     || '","project_name":' || to_json(p.name)::text
     || ',"client_id":"' || c.public_id::text
     || '","client_name":' || to_json(c.name)::text
-    || ',"user_email":' || to_json(u.email)::text
-    || ',"started_at":"' || {_UTC.format("e.started_at")}
-    || '","ended_at":"' || {_UTC.format("e.ended_at")}
-    || '","duration_seconds":' || e.duration_seconds::text
-    || ',"description":' || to_json(e.description)::text
-    || ',"billable":' || CASE WHEN e.is_billable THEN 'true' ELSE 'false' END
-    || ',"invoiced":' || CASE WHEN e.invoiced_at IS NOT NULL THEN 'true' ELSE 'false' END
-    || ',"tags":' || array_to_json(ARRAY(
-           SELECT g.name FROM timetracking_timeentry_tags l
-           JOIN timetracking_tag g ON g.id = l.tag_id
-           WHERE l.timeentry_id = e.id ORDER BY g.name))::text
-    || ',"created_at":"' || {_UTC.format("e.created_at")}
-    || '","updated_at":"' || {_UTC.format("e.updated_at")} || '"}}'
+    || ',"user_email":' || to_json(u.email)::text || '}'
 FROM timetracking_timeentry e
 JOIN projects_project p ON p.id = e.project_id
 JOIN clients_client c ON c.id = p.client_id
@@ -88,7 +75,7 @@ JOIN accounts_user u ON u.id = e.user_id
 WHERE e.workspace_id = %s AND e.started_at >= %s AND e.started_at < %s
 ORDER BY e.started_at DESC, e.id DESC
 LIMIT %s OFFSET %s
-"""  # noqa: S608 (constant text)
+"""
 
 _local = threading.local()
 
@@ -152,7 +139,12 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
         stop = offset + COUNT_CAP + 1
         counted = connection.execute(COUNT_SQL, (workspace_id, start, end, stop)).fetchone()[0]  # type: ignore[index]
         count, capped = (stop - 1, True) if counted >= stop else (counted, False)
-    items = ",".join(item for (item,) in rows)
+    items = ",".join(
+        [
+            f'{own[:-1]},"invoiced":{"true" if invoiced else "false"}{rest}'
+            for own, invoiced, rest in rows
+        ]
+    )
     body = (
         f'{{"items":[{items}],"count":{count},"count_is_capped":{"true" if capped else "false"}}}'
     )
