@@ -312,7 +312,8 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 def cmd_recount(args: argparse.Namespace) -> int:
     """Rebuild the totals the services keep (time per day and month, unbilled time,
-    revenue per month) from the records, for every workspace or one, and say what differed;
+    revenue per month) and the entries' stored JSON from the records, for every workspace
+    or one, and say what differed;
     on PostgreSQL then vacuum their tables (`derived_totals_vacuum`). Exit 1 with --check
     when something differs (nothing is changed or vacuumed then)."""
     _django_setup()
@@ -338,7 +339,7 @@ def cmd_recount(args: argparse.Namespace) -> int:
             differing += check.differing
             verdict = "match" if not check.differing else f"{check.differing:,} rows differ"
             if check.differing and not args.check:
-                verdict += f", rebuilt: {check.rows_after:,} rows"
+                verdict += f", rebuilt: {check.rows_rewritten:,} rows"
             print(f"  {check.name:<22} {check.rows_before:>9,} rows  {verdict}", flush=True)
     if args.check and differing:
         print(f"{differing:,} rows differ: run `solodesk recount` to rebuild them.")

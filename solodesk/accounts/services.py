@@ -168,6 +168,13 @@ class TotalsCheck:
     # before and the rows only after (as multisets of their values), so a row whose sums
     # were wrong counts once.
     differing: int
+    # Rows the rebuild wrote: all of them (the totals), or only those that differed (the
+    # entries' stored JSON).
+    rewritten: int | None = None
+
+    @property
+    def rows_rewritten(self) -> int:
+        return self.rows_after if self.rewritten is None else self.rewritten
 
 
 def _derived_totals() -> list[tuple[str, type[Any]]]:
@@ -186,7 +193,8 @@ def _derived_totals() -> list[tuple[str, type[Any]]]:
 def derived_totals_recount(*, workspace: Workspace, dry_run: bool = False) -> list[TotalsCheck]:
     """Rebuild every total the services keep with the records they sum, from those records:
     the daily and monthly time totals (decisions 0004, 0005), the unbilled time per project
-    (0008) and the monthly revenue (0006). The services keep them in the transaction of
+    (0008) and the monthly revenue (0006); and the entries' stored JSON (0010), where it
+    differs from their columns and tags. The services keep them in the transaction of
     each write; a write made around them (SQL, `QuerySet.update`, a partial restore)
     leaves them out of step until this runs (`solodesk recount`). Each kind is compared
     before and after, and with `dry_run` the rebuild is rolled back: it only says what
@@ -200,7 +208,12 @@ def derived_totals_recount(*, workspace: Workspace, dry_run: bool = False) -> li
     run inside a caller's transaction (a test's, a job's): `solodesk recount` calls
     `derived_totals_vacuum` once it has committed."""
     from solodesk.invoicing.services import revenue_months_rebuild
-    from solodesk.timetracking.services import time_entry_days_rebuild, unbilled_time_rebuild
+    from solodesk.timetracking.models import TimeEntry
+    from solodesk.timetracking.services import (
+        time_entries_own_json_stale_rebuild,
+        time_entry_days_rebuild,
+        unbilled_time_rebuild,
+    )
 
     kinds = _derived_totals()
 
@@ -221,16 +234,29 @@ def derived_totals_recount(*, workspace: Workspace, dry_run: bool = False) -> li
         unbilled_time_rebuild(workspace=workspace)
         revenue_months_rebuild(workspace=workspace)
         after = state()
+        # The entries' stored JSON (decision 0010): only the rows that differ are written.
+        entries = TimeEntry.objects.filter(workspace=workspace)
+        entry_count = entries.count()
+        stale_json = time_entries_own_json_stale_rebuild(entries=entries)
         if dry_run:
             transaction.set_rollback(True)
     return [
+        *(
+            TotalsCheck(
+                name=name,
+                rows_before=sum(old.values()),
+                rows_after=sum(new.values()),
+                differing=max(sum((old - new).values()), sum((new - old).values())),
+            )
+            for (name, _model), old, new in zip(kinds, before, after, strict=True)
+        ),
         TotalsCheck(
-            name=name,
-            rows_before=sum(old.values()),
-            rows_after=sum(new.values()),
-            differing=max(sum((old - new).values()), sum((new - old).values())),
-        )
-        for (name, _model), old, new in zip(kinds, before, after, strict=True)
+            name="entries' stored JSON",
+            rows_before=entry_count,
+            rows_after=entry_count,
+            differing=stale_json,
+            rewritten=stale_json,
+        ),
     ]
 
 

@@ -5,6 +5,7 @@ differs)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -66,15 +67,17 @@ def test_a_write_around_the_services_is_found_by_check_and_fixed_by_the_rebuild(
         "monthly time totals": 1,
         "unbilled time": 1,
         "monthly revenue": 1,
+        "entries' stored JSON": 1,  # decision 0010: its duration and end are stored too
     }
     assert _totals(owner.workspace) == corrupted  # a check changes nothing
 
     rebuilt = derived_totals_recount(workspace=owner.workspace)
-    assert [c.differing for c in rebuilt] == [1, 1, 1, 1]
+    assert [c.differing for c in rebuilt] == [1, 1, 1, 1, 1]
     day, month, unbilled, revenue = _totals(owner.workspace)
     assert day[0][3] == month[0][3] == unbilled[0][2] == 125 * 60
     assert revenue[0][3] != Decimal("1.00")
-    assert [c.differing for c in derived_totals_recount(workspace=owner.workspace)] == [0] * 4
+    assert json.loads(TimeEntry.objects.get(pk=booked[0].pk).own_json)["duration_seconds"] == 4500
+    assert [c.differing for c in derived_totals_recount(workspace=owner.workspace)] == [0] * 5
 
 
 def test_totals_kept_by_the_services_need_no_rebuild(owner, booked):
@@ -98,6 +101,19 @@ def test_the_command_checks_then_rebuilds(owner, booked, capsys):
     assert UnbilledTime.objects.filter(workspace=owner.workspace).count() == 1
     assert main(["recount", "--check"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "Every total matches its records."
+
+
+def test_the_command_rewrites_only_the_stored_json_that_differs(owner, booked, capsys):
+    TimeEntry.objects.filter(pk=booked[1].pk).update(description="Written around the ORM")
+
+    assert main(["recount", "--check"]) == 1
+    assert "  entries' stored JSON           2 rows  1 rows differ" in capsys.readouterr().out
+    assert main(["recount"]) == 0
+    out = capsys.readouterr().out
+    assert "  entries' stored JSON           2 rows  1 rows differ, rebuilt: 1 rows" in out
+    stored = json.loads(TimeEntry.objects.get(pk=booked[1].pk).own_json)
+    assert stored["description"] == "Written around the ORM"
+    assert main(["recount", "--check"]) == 0
 
 
 @pytest.mark.parametrize("public_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
