@@ -315,11 +315,7 @@ class PreparedRows:
         alias: str,
         sentinels: dict[str, Any],
         count: bool = False,
-        wrap: Callable[[str], str] | None = None,
     ) -> PreparedRows:
-        """`wrap`, when given, makes the query run around the queryset's SQL (which it
-        must contain once, and which its text must not add parameters to); its rows are
-        then returned as the database gives them, without the queryset's converters."""
         connection = connections[alias]
         compiler = queryset.query.get_compiler(using=alias)
         sql, compiled_params = compiler.as_sql()
@@ -348,9 +344,6 @@ class PreparedRows:
         if count:
             sql = f"SELECT COUNT(*) FROM ({sql}) subquery"  # noqa: S608 (the ORM's SQL)
             converters: dict[int, Any] = {}
-        elif wrap is not None:
-            sql = wrap(sql)
-            converters = {}
         else:
             # As `SQLCompiler.results_iter` (Django 5.2 selects values_list's columns in
             # its order: nothing to reorder).

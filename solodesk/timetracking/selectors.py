@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import sqlite3
+import json
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -15,6 +15,7 @@ from django.db.models import (
     Count,
     F,
     Func,
+    IntegerField,
     OuterRef,
     Prefetch,
     Q,
@@ -33,6 +34,7 @@ from solodesk.core.prepared import (
     SLICE_OFFSET_SENTINEL,
     PreparedRows,
     row_sentinels,
+    statement_cursor,
 )
 from solodesk.projects.models import Project
 from solodesk.timetracking.models import (
@@ -334,66 +336,55 @@ def own_json_expression() -> _JsonObject:
     )
 
 
-# The API list's page, around the ORM's query of the page's rows ({page}, selecting
-# `_PAGE_COLUMNS` in this order): for each entry its stored JSON (`TimeEntry.own_json`:
-# its own fields and tag names), whether it is invoiced, and its project's, client's and
-# user's fields as JSON members, written once per project and user on the page, not once
-# per row (MATERIALIZED: both databases would otherwise fold a CTE read once into the
-# query, and write the pieces per row again); `_page_items` puts each item together. (Formatting the two UUIDs and quoting
-# the names per row was most of SQLite's time for a page of 1,000; each `||` of text on
-# PostgreSQL cost ~0.5 µs a row, more than Python's join of the pieces.)
-_PAGE_COLUMNS = ("own_json", "invoiced_at", "project_id", "user_id", "started_at", "pk")
-_PAGE_JSON_SQL = """WITH page (own_json, invoiced_at, project_id, user_id, started_at, id)
-AS {materialized} ({page}),
-page_projects (id, part) AS {materialized} (
-  SELECT p.id, ',"project_id":"' || {project_uuid} || '","project_name":' || {project_name}
-    || ',"client_id":"' || {client_uuid} || '","client_name":' || {client_name}
-  FROM {projects} p JOIN {clients} c ON c.id = p.client_id
-  WHERE p.id IN (SELECT project_id FROM page)
-),
-page_users (id, part) AS {materialized} (
-  SELECT u.id, ',"user_email":' || {user_email} || '}}'
-  FROM {users} u WHERE u.id IN (SELECT user_id FROM page)
-)
-SELECT page.own_json, page.invoiced_at IS NOT NULL, {parts}
-ORDER BY page.started_at DESC, page.id DESC"""
-# How each row finds its project's and user's pieces. PostgreSQL: joins (hashed). SQLite:
-# a subquery each, which it answers from an automatic index on the CTE; as joins, it
-# scanned the projects' CTE once per row (10.9 against 5.6 ms for 1,844 rows).
-_PAGE_PARTS_JOINED = """page_projects.part, page_users.part
-FROM page
-JOIN page_projects ON page_projects.id = page.project_id
-JOIN page_users ON page_users.id = page.user_id"""
-_PAGE_PARTS_LOOKED_UP = """(SELECT part FROM page_projects WHERE id = page.project_id),
-  (SELECT part FROM page_users WHERE id = page.user_id)
-FROM page"""
+class _IsSet(Func):
+    """Whether a column is not NULL, as the database's boolean or 0/1, with no converter
+    (every value in a page of up to 2,000 rows would pass through one)."""
+
+    template = "(%(expressions)s IS NOT NULL)"
+    output_field = IntegerField()
 
 
-def _page_json_sql(page: str, vendor: str) -> str:
-    """`_PAGE_JSON_SQL` for `vendor` around the page's query."""
+# The API list's page is two queries (`TimeEntryRows.json_page`): the ORM's of the page's
+# rows, selecting `_PAGE_COLUMNS` (each entry's stored JSON, `TimeEntry.own_json`: its own
+# fields and tag names; whether it is invoiced; its project and user), then this one, of
+# the JSON members of the page's projects (with their clients) and users, written once
+# each; `_page_items` puts the items together. (Formatting the two UUIDs and quoting the
+# names per row was most of SQLite's time for a page of 1,000; as one query with common
+# table expressions, PostgreSQL spent ~2.4 ms more on 1,844 rows than on the plain page,
+# and each `||` of text per row cost it ~0.5 µs, more than Python's join of the pieces.)
+_PAGE_COLUMNS = ("own_json", "invoiced", "project_id", "user_id")
+_PAGE_PARTS_SQL = """SELECT 0, p.id, ',"project_id":"' || {project_uuid} || '","project_name":'
+  || {project_name} || ',"client_id":"' || {client_uuid} || '","client_name":' || {client_name}
+FROM {projects} p JOIN {clients} c ON c.id = p.client_id WHERE p.id {in_projects}
+UNION ALL
+SELECT 1, u.id, ',"user_email":' || {user_email} || '}}' FROM {users} u WHERE u.id {in_users}"""
+
+
+@functools.cache
+def _page_parts_sql(vendor: str) -> str:
+    """`_PAGE_PARTS_SQL` for `vendor`: its two parameters are the ids of the page's
+    projects and users (PostgreSQL: arrays; SQLite: JSON arrays)."""
     if vendor == "postgresql":
         parts = {
-            "materialized": "MATERIALIZED",
             "project_uuid": "p.public_id::text",
             "client_uuid": "c.public_id::text",
             "project_name": "to_json(p.name)::text",
             "client_name": "to_json(c.name)::text",
             "user_email": "to_json(u.email)::text",
-            "parts": _PAGE_PARTS_JOINED,
+            "in_projects": "= ANY(%s::bigint[])",
+            "in_users": "= ANY(%s::bigint[])",
         }
     else:
         parts = {
-            # SQLite before 3.35 has no MATERIALIZED (and materialized every CTE).
-            "materialized": "MATERIALIZED" if sqlite3.sqlite_version_info >= (3, 35) else "",
             "project_uuid": _sqlite_uuid_text("p.public_id"),
             "client_uuid": _sqlite_uuid_text("c.public_id"),
             "project_name": "json_quote(p.name)",
             "client_name": "json_quote(c.name)",
             "user_email": "json_quote(u.email)",
-            "parts": _PAGE_PARTS_LOOKED_UP,
+            "in_projects": "IN (SELECT value FROM json_each(%s))",
+            "in_users": "IN (SELECT value FROM json_each(%s))",
         }
-    return _PAGE_JSON_SQL.format(
-        page=page,
+    return _PAGE_PARTS_SQL.format(
         projects=Project._meta.db_table,
         clients=Client._meta.db_table,
         users=User._meta.db_table,
@@ -401,13 +392,28 @@ def _page_json_sql(page: str, vendor: str) -> str:
     )
 
 
-def _page_items(rows: list[tuple[Any, ...]]) -> str:
-    """The page's rows (`_PAGE_JSON_SQL`) as the items of a JSON array: each entry's
+def _page_items(rows: list[tuple[Any, ...]], alias: str) -> str:
+    """The page's rows (`_PAGE_COLUMNS`) as the items of a JSON array: each entry's
     stored object without its closing "}" (it ends with the tags' ']}'), then invoiced,
-    and the project's and the user's members (the latter closing it)."""
+    and its project's and user's members (`_PAGE_PARTS_SQL`, the latter closing it)."""
+    if not rows:
+        return ""
+    project_ids = sorted({row[2] for row in rows})
+    user_ids = sorted({row[3] for row in rows})
+    vendor = connections[alias].vendor
+    params: list[Any] = [project_ids, user_ids]
+    if vendor != "postgresql":
+        params = [json.dumps(project_ids), json.dumps(user_ids)]
+    projects: dict[int, str] = {}
+    users: dict[int, str] = {}
+    with statement_cursor(alias) as cursor:
+        cursor.execute(_page_parts_sql(vendor), params)
+        for kind, pk, part in cursor.fetchall():
+            (users if kind else projects)[pk] = part
     return ",".join(
         [
-            f'{own[:-1]},"invoiced":{"true" if invoiced else "false"}{project}{user}'
+            f'{own[:-1]},"invoiced":{"true" if invoiced else "false"}{projects[project]}'
+            f"{users[user]}"
             for own, invoiced, project, user in rows
         ]
     )
@@ -462,10 +468,11 @@ class TimeEntryRows:
 
     def json_page(self, page: slice) -> tuple[bytes, int]:
         """A page as the API's JSON array (UTF-8) and the number of its items: each item
-        is the entry's stored JSON (`TimeEntry.own_json`) and the pieces the query writes
-        once per project and user (`_PAGE_JSON_SQL`), which Python only joins
-        (`_page_items`). One query, on either database, compiled once per combination of
-        filters (`_prepare_rows`). (Python building dicts from rows and writing them was
+        is the entry's stored JSON (`TimeEntry.own_json`) and the members of its project
+        and user, written once per project and user of the page by a second query
+        (`_PAGE_PARTS_SQL`, none for an empty page), which Python only joins
+        (`_page_items`). The page's query is compiled once per combination of filters
+        (`_prepare_rows`); both are prepared on PostgreSQL. (Python building dicts from rows and writing them was
         ~7 ms of a page of 1,000 on PostgreSQL, nearly all of its ~17 ms on SQLite:
         converting ids and times; decision 0010.)"""
         start = page.start or 0
@@ -473,7 +480,8 @@ class TimeEntryRows:
         if start:
             values["offset"] = start
         rows = self._prepared("later" if start else "first").rows(**values)
-        return f"[{_page_items(rows)}]".encode(), len(rows)
+        alias = router.db_for_read(TimeEntry)
+        return f"[{_page_items(rows, alias)}]".encode(), len(rows)
 
     def __getitem__(self, page: slice) -> list[TimeEntryRow]:
         if not isinstance(page, slice):
@@ -598,11 +606,8 @@ def _prepare_rows(
     else:
         page = slice(SLICE_OFFSET_SENTINEL, SLICE_OFFSET_SENTINEL + SLICE_LIMIT_SENTINEL)
     entries, rest = _page_of(entries, page)
-    rows = entries.values_list(*_PAGE_COLUMNS)[rest]
-    vendor = connections[alias].vendor
-    return PreparedRows.compile(
-        rows, alias=alias, sentinels=sentinels, wrap=lambda sql: _page_json_sql(sql, vendor)
-    )
+    rows = entries.annotate(invoiced=_IsSet("invoiced_at")).values_list(*_PAGE_COLUMNS)[rest]
+    return PreparedRows.compile(rows, alias=alias, sentinels=sentinels)
 
 
 def time_entry_list_rows(

@@ -166,11 +166,12 @@ def test_list_costs_four_queries_whatever_the_number_of_entries(
     api = owner.api()
 
     # 1. API token joined with its workspace and user
-    # 2. the page of entries joined with project, client and user, with their tag names
-    #    (a subquery), each row's JSON written by the database
-    # 3. COUNT of the filtered entries, stopping 1,000 rows past the offset (the page is
+    # 2. the page of entries: each one's stored JSON (with its tag names), invoiced or not,
+    #    its project and user
+    # 3. the JSON members of the page's projects (with their clients) and users, once each
+    # 4. COUNT of the filtered entries, stopping 1,000 rows past the offset (the page is
     #    full: more may follow)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         response = api.get(URL, {"limit": 3})
 
     assert response.json()["count"] == rows
@@ -184,9 +185,9 @@ def test_list_skips_the_count_on_the_last_page(owner, project, rows, django_asse
         make_entry(owner, project, hours_after_start=row)
     api = owner.api()
 
-    # 1. API token; 2. the page. A page shorter than `limit` is the last one, so the count
-    # is its offset plus its length.
-    with django_assert_num_queries(2):
+    # 1. API token; 2. the page; 3. its projects' and users' members. A page shorter than
+    # `limit` is the last one, so the count is its offset plus its length.
+    with django_assert_num_queries(3):
         last_page = api.get(URL, {"limit": 2000, "offset": 1}).json()
 
     assert last_page["count"] == rows
@@ -202,7 +203,7 @@ def test_list_counts_the_entries_past_the_end_and_on_a_full_page(owner, project)
     full_page = api.get(URL, {"limit": 2, "offset": 2}).json()
     exactly_all = api.get(URL, {"limit": 4}).json()
 
-    assert past_the_end == {"items": [], "count": 4, "count_is_capped": False}
+    assert past_the_end == {"items": [], "count": 4, "count_is_capped": False}  # no members
     assert (len(full_page["items"]), full_page["count"]) == (2, 4)
     assert (len(exactly_all["items"]), exactly_all["count"]) == (4, 4)
 
