@@ -82,7 +82,9 @@ class OwnJsonField(models.TextField):
         super().__init__(*args, **kwargs)
 
     def pre_save(self, model_instance: models.Model, add: bool) -> str:
-        tags = getattr(model_instance, "_own_json_tags", None)
+        # Given for this save only: a later save of the same instance (after another
+        # request changed the tags) takes the row's, which `_entry_locked` has read.
+        tags = model_instance.__dict__.pop("_own_json_tags", None)
         if tags is None:
             stored = getattr(model_instance, self.attname)
             tags = json.loads(stored)["tags"] if stored else []
@@ -93,7 +95,7 @@ class OwnJsonField(models.TextField):
 
 def set_own_json_tags(entry: TimeEntry, names: Iterable[str]) -> None:
     """The tag names the entry's next save stores in `own_json` (a service calls it before
-    the save, with the names it then sets)."""
+    the save, with the names it then sets); that save uses them up."""
     entry._own_json_tags = sorted(names)  # type: ignore[attr-defined]
 
 

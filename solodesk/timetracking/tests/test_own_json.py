@@ -204,3 +204,18 @@ def test_a_tag_renamed_or_deleted_in_the_admin_is_written_into_its_entries(owner
     assert [json.loads(e.own_json)["tags"] for e in TimeEntry.objects.all()] == [["new"]] * 3
     _assert_every_row_is_its_columns()
     assert len(tagged) == 3
+
+
+def test_a_later_save_of_the_same_instance_stores_the_rows_tags_not_the_ones_it_last_set(
+    owner,
+):
+    project = ProjectFactory(client__workspace=owner.workspace)
+    entry = _create(owner, project, tags=["a"])
+    time_entry_update(entry=entry, tags=["b"])
+    # Another request changes the tags, then this instance is saved again without tags.
+    time_entry_update(entry=TimeEntry.objects.get(pk=entry.pk), tags=["c"])
+
+    time_entry_update(entry=entry, description="Later")
+
+    assert json.loads(TimeEntry.objects.get(pk=entry.pk).own_json)["tags"] == ["c"]
+    _assert_every_row_is_its_columns()
