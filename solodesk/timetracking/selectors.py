@@ -182,12 +182,11 @@ _ROW_FIELDS = (
 
 class _IsoUtcText(Func):
     """A time as the text `iso_utc` makes of it (microseconds only when there are any, as
-    Python's isoformat), so the page's times leave the database ready: on PostgreSQL from
-    the timestamptz; on SQLite from the text Django stores, str() of the time in UTC
+    Python's isoformat), for `own_json_expression` (the stored JSON rebuilt, or checked,
+    by the database): on PostgreSQL from the timestamptz; on SQLite from the text Django stores, str() of the time in UTC
     ("YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DD HH:MM:SS.ffffff": every write goes through the
     ORM), with "T" for the space and "+00:00" added (one replace(), cheaper than
-    substr()s). (Converting each time in Python, ~5 µs, 4,000 in a page of 1,000, was most
-    of the API list's time.)"""
+    substr()s)."""
 
     template = (
         "replace(to_char(%(expressions)s AT TIME ZONE 'UTC',"
@@ -259,15 +258,14 @@ class _JsonTagNames(Subquery):
 
 class _JsonObject(Func):
     """The row as the text of a JSON object with these keys (fixed names, written into
-    the SQL), in this order: the database writes the API list's JSON, Python only joins
-    the rows. Django's JSONObject builds jsonb on PostgreSQL, which orders the keys by
-    length, and its JSONField would parse every row.
+    the SQL), in this order, byte for byte as Python's compact writer: `own_json_expression`.
+    Django's JSONObject builds jsonb on PostgreSQL, which orders the keys by length, and
+    its JSONField would parse every row.
 
     SQLite: `json_object`. PostgreSQL: the text put together with `||`, each value as
-    JSON (`_postgresql_json`), compact like pydantic's writer. (`json_build_object` takes
-    "any" and looks up each argument's type output on every row: a page of 1,000 cost the
-    server ~5–8 ms more CPU than the plain columns did, the concatenation ~1.5 ms more,
-    while the API process saves ~6 ms of building and writing the objects.)"""
+    JSON (`_postgresql_json`). (`json_build_object` takes "any" and looks up each
+    argument's type output on every row: ~5–8 ms more CPU per 1,000 rows than the
+    concatenation's ~1.5 ms.)"""
 
     output_field = TextField()
 
@@ -472,16 +470,16 @@ class TimeEntryRows:
         and user, written once per project and user of the page by a second query
         (`_PAGE_PARTS_SQL`, none for an empty page), which Python only joins
         (`_page_items`). The page's query is compiled once per combination of filters
-        (`_prepare_rows`); both are prepared on PostgreSQL. (Python building dicts from rows and writing them was
-        ~7 ms of a page of 1,000 on PostgreSQL, nearly all of its ~17 ms on SQLite:
-        converting ids and times; decision 0010.)"""
+        (`_prepare_rows`); both are prepared on PostgreSQL. (Python building dicts from
+        rows and writing them was ~7 ms of a page of 1,000 on PostgreSQL, nearly all of
+        its ~17 ms on SQLite: converting ids and times; decision 0010.)"""
         start = page.start or 0
         values = {**self._values, "limit": page.stop - start}
         if start:
             values["offset"] = start
-        rows = self._prepared("later" if start else "first").rows(**values)
-        alias = router.db_for_read(TimeEntry)
-        return f"[{_page_items(rows, alias)}]".encode(), len(rows)
+        prepared = self._prepared("later" if start else "first")
+        rows = prepared.rows(**values)
+        return f"[{_page_items(rows, prepared.alias)}]".encode(), len(rows)
 
     def __getitem__(self, page: slice) -> list[TimeEntryRow]:
         if not isinstance(page, slice):

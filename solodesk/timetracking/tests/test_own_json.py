@@ -21,9 +21,8 @@ from solodesk.timetracking.services import (
     timer_start,
     timer_stop,
 )
-from solodesk.timetracking.tests.test_list_json import ODD_TEXTS
+from solodesk.timetracking.tests.test_list_json import ODD_TEXTS, START
 
-START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 KEYS = [
     "id",
     "started_at",
