@@ -21,9 +21,9 @@ PostgreSQL + Redis deployment).
    SELECTs seen goes to bench/results/http_load-explain.txt.
 3. Start gunicorn exactly as `solodesk web` does (production settings, WEB_CONCURRENCY=2
    processes × 4 threads) and one Celery worker as `solodesk run` does (`nice -n 10`,
-   concurrency: CPUs − 1, at least 1). For each endpoint and each `--concurrency`, a load
-   generator in a separate process (bench/loadgen.py: closed loop, N clients back to back,
-   warm-up excluded): p50/p95/p99, mean, requests per second, errors.
+   concurrency 2). For each endpoint and each `--concurrency`, a load generator in a
+   separate process (bench/loadgen.py: closed loop, N clients back to back, warm-up
+   excluded): p50/p95/p99, mean, requests per second, errors.
    Right after each GET's 1-client run, the same GET `--in-process` times in this
    process (Django's test client): wall and CPU p50 at that moment, to read the HTTP
    figure against the machine's speed then.
@@ -869,11 +869,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         connection.close()
 
-        from solodesk.cli import worker_concurrency_beside_web
-
-        result["worker_concurrency"] = args.worker_concurrency or worker_concurrency_beside_web()
         result["load_average_before"] = load_average()
-        with servers(db.tmp, result["worker_concurrency"]) as (base_url, pids):
+        with servers(db.tmp, args.worker_concurrency) as (base_url, pids):
             sampler = MemorySampler(pids)
             sampler.sample()
             sampler.start()
@@ -936,11 +933,7 @@ def main() -> None:
     parser.add_argument("--pdfs", type=int, default=1000, help="PDFs for the busy run (0: skip)")
     parser.add_argument("--busy-chunk", type=float, default=5.0, help=argparse.SUPPRESS)
     parser.add_argument("--busy-timeout", type=float, default=900.0, help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--worker-concurrency",
-        type=int,
-        help="worker processes (default: as `solodesk run`, CPUs - 1, at least 1)",
-    )
+    parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--send-client", help=argparse.SUPPRESS)
     parser.add_argument("--count-only", help=argparse.SUPPRESS)

@@ -93,20 +93,6 @@ def worker_command(concurrency: int | None = None) -> list[str]:
     return command
 
 
-def worker_concurrency_beside_web() -> int:
-    """The worker processes `solodesk run` starts: one fewer than the CPUs it may use, at
-    least one. The web tier keeps a CPU to itself while the worker is busy: on this 2-core
-    machine the dashboard's p99 was 1.46x its idle p99 while two worker processes rendered
-    PDFs, and 1.13x with one (docs/performance.md, "Responsiveness while the worker is
-    busy"). nice 10 alone did not do it: the pages' CPU time was not what they lacked. A
-    worker on a machine of its own (`solodesk worker`) uses every CPU."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, cpus - 1)
-
-
 def beat_command() -> list[str]:
     from django.conf import settings
 
@@ -198,13 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "web": subprocess.Popen(web_command(host, port, args.workers, args.threads), env=env),
         # The worker runs at a lower CPU priority: background work never slows pages down.
         "worker": subprocess.Popen(
-            [
-                "nice",
-                "-n",
-                "10",
-                *worker_command(args.concurrency or worker_concurrency_beside_web()),
-            ],
-            env=env,
+            ["nice", "-n", "10", *worker_command(args.concurrency)], env=env
         ),
         "beat": subprocess.Popen(beat_command(), env=env),
     }
@@ -438,11 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="web server, worker and scheduler together")
     web_options(run)
-    run.add_argument(
-        "--concurrency",
-        type=int,
-        help="worker processes (default: CPUs - 1, at least 1: a CPU stays free for pages)",
-    )
+    run.add_argument("--concurrency", type=int, default=2, help="worker processes")
     run.set_defaults(func=cmd_run)
     web = sub.add_parser("web", help="the web server alone")
     web_options(web)
