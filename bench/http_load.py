@@ -869,6 +869,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         connection.close()
 
+        result["worker_concurrency"] = args.worker_concurrency
         result["load_average_before"] = load_average()
         with servers(db.tmp, args.worker_concurrency) as (base_url, pids):
             sampler = MemorySampler(pids)

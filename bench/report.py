@@ -307,7 +307,8 @@ def section_busy(http: dict[str, Any] | None) -> list[str]:
     rows = [
         ["dashboard idle, 1 client", number(idle.get("p50_ms")), number(idle.get("p99_ms")), ""],
         [
-            f"dashboard while the worker renders {busy.get('pdfs_rendered')} of "
+            f"dashboard while the worker ({dig(http, 'worker_concurrency') or '?'} "
+            f"processes, nice 10) renders {busy.get('pdfs_rendered')} of "
             f"{busy.get('pdfs_queued')} invoice PDFs ({number(busy.get('render_wall_s'))} s)",
             number(loaded.get("p50_ms")),
             number(loaded.get("p99_ms")),
