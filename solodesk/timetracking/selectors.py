@@ -183,10 +183,10 @@ _ROW_FIELDS = (
 class _IsoUtcText(Func):
     """A time as the text `iso_utc` makes of it (microseconds only when there are any, as
     Python's isoformat), for `own_json_expression` (the stored JSON rebuilt, or checked,
-    by the database): on PostgreSQL from the timestamptz; on SQLite from the text Django stores, str() of the time in UTC
-    ("YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DD HH:MM:SS.ffffff": every write goes through the
-    ORM), with "T" for the space and "+00:00" added (one replace(), cheaper than
-    substr()s)."""
+    by the database): on PostgreSQL from the timestamptz; on SQLite from the text Django
+    stores, str() of the time in UTC ("YYYY-MM-DD HH:MM:SS" or
+    "YYYY-MM-DD HH:MM:SS.ffffff": every write goes through the ORM), with "T" for the space
+    and "+00:00" added (one replace(), cheaper than substr()s)."""
 
     template = (
         "replace(to_char(%(expressions)s AT TIME ZONE 'UTC',"
@@ -390,24 +390,32 @@ def _page_parts_sql(vendor: str) -> str:
     )
 
 
-def _page_items(rows: list[tuple[Any, ...]], alias: str) -> str:
-    """The page's rows (`_PAGE_COLUMNS`) as the items of a JSON array: each entry's
-    stored object without its closing "}" (it ends with the tags' ']}'), then invoiced,
-    and its project's and user's members (`_PAGE_PARTS_SQL`, the latter closing it)."""
+def _page_members(rows: list[tuple[Any, ...]], alias: str) -> tuple[dict[int, str], dict[int, str]]:
+    """The JSON members of the page's projects and of its users, by id, in one query
+    (`_PAGE_PARTS_SQL`); none for an empty page."""
+    projects: dict[int, str] = {}
+    users: dict[int, str] = {}
     if not rows:
-        return ""
+        return projects, users
     project_ids = sorted({row[2] for row in rows})
     user_ids = sorted({row[3] for row in rows})
     vendor = connections[alias].vendor
     params: list[Any] = [project_ids, user_ids]
     if vendor != "postgresql":
         params = [json.dumps(project_ids), json.dumps(user_ids)]
-    projects: dict[int, str] = {}
-    users: dict[int, str] = {}
     with statement_cursor(alias) as cursor:
         cursor.execute(_page_parts_sql(vendor), params)
         for kind, pk, part in cursor.fetchall():
             (users if kind else projects)[pk] = part
+    return projects, users
+
+
+def _page_items(
+    rows: list[tuple[Any, ...]], projects: dict[int, str], users: dict[int, str]
+) -> str:
+    """The page's rows (`_PAGE_COLUMNS`) as the items of a JSON array: each entry's
+    stored object without its closing "}" (it ends with the tags' ']}'), then invoiced,
+    and its project's and user's members (`_page_members`, the latter closing it)."""
     return ",".join(
         [
             f'{own[:-1]},"invoiced":{"true" if invoiced else "false"}{projects[project]}'
@@ -468,7 +476,7 @@ class TimeEntryRows:
         """A page as the API's JSON array (UTF-8) and the number of its items: each item
         is the entry's stored JSON (`TimeEntry.own_json`) and the members of its project
         and user, written once per project and user of the page by a second query
-        (`_PAGE_PARTS_SQL`, none for an empty page), which Python only joins
+        (`_page_members`, none for an empty page), which Python only joins
         (`_page_items`). The page's query is compiled once per combination of filters
         (`_prepare_rows`); both are prepared on PostgreSQL. (Python building dicts from
         rows and writing them was ~7 ms of a page of 1,000 on PostgreSQL, nearly all of
@@ -479,7 +487,8 @@ class TimeEntryRows:
             values["offset"] = start
         prepared = self._prepared("later" if start else "first")
         rows = prepared.rows(**values)
-        return f"[{_page_items(rows, prepared.alias)}]".encode(), len(rows)
+        items = _page_items(rows, *_page_members(rows, prepared.alias))
+        return f"[{items}]".encode(), len(rows)
 
     def __getitem__(self, page: slice) -> list[TimeEntryRow]:
         if not isinstance(page, slice):
