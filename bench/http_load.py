@@ -468,7 +468,7 @@ def small_counts_in_child(database_url: str) -> dict[str, Any]:
 def servers(tmp: Path, worker_concurrency: int) -> Iterator[tuple[str, dict[str, int]]]:
     """gunicorn as `solodesk web` and a worker as `solodesk run` starts them; yields the
     base URL and the two process ids. Both are stopped (their process groups) at the end."""
-    from solodesk.cli import web_command, worker_command
+    from solodesk.cli import background_worker_command, web_command
 
     started: list[subprocess.Popen[bytes]] = []
     web_log, worker_log = tmp / "gunicorn.log", tmp / "worker.log"
@@ -485,7 +485,7 @@ def servers(tmp: Path, worker_concurrency: int) -> Iterator[tuple[str, dict[str,
         started.append(web)
         with worker_log.open("wb") as log:
             worker = subprocess.Popen(
-                ["nice", "-n", "10", *worker_command(worker_concurrency)],
+                background_worker_command(worker_concurrency),
                 env=os.environ,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -869,7 +869,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         connection.close()
 
+        from solodesk.cli import WORKER_NICENESS
+
         result["worker_concurrency"] = args.worker_concurrency
+        result["worker_niceness"] = WORKER_NICENESS
         result["load_average_before"] = load_average()
         with servers(db.tmp, args.worker_concurrency) as (base_url, pids):
             sampler = MemorySampler(pids)

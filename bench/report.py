@@ -304,11 +304,19 @@ def section_busy(http: dict[str, Any] | None) -> list[str]:
         return [*lines, "Not run.", ""]
     idle, loaded = busy.get("idle_dashboard") or {}, busy.get("busy_dashboard") or {}
     target = busy.get("target_p99_ratio", 1.5)
+    # How the worker ran, as far as the results say (older results do not).
+    how: list[str] = []
+    processes, niceness = dig(http, "worker_concurrency"), dig(http, "worker_niceness")
+    if processes:
+        how.append(f"{processes} process" + ("" if processes == 1 else "es"))
+    if niceness is not None:
+        how.append(f"nice {niceness}")
+    worker = f" ({', '.join(how)})" if how else ""
     rows = [
         ["dashboard idle, 1 client", number(idle.get("p50_ms")), number(idle.get("p99_ms")), ""],
         [
-            f"dashboard while the worker ({dig(http, 'worker_concurrency') or '?'} "
-            f"processes, nice 10) renders {busy.get('pdfs_rendered')} of "
+            f"dashboard while the worker{worker} renders "
+            f"{busy.get('pdfs_rendered')} of "
             f"{busy.get('pdfs_queued')} invoice PDFs ({number(busy.get('render_wall_s'))} s)",
             number(loaded.get("p50_ms")),
             number(loaded.get("p99_ms")),

@@ -93,6 +93,17 @@ def worker_command(concurrency: int | None = None) -> list[str]:
     return command
 
 
+# The worker runs at a lower CPU priority than the web tier (`solodesk run`, the bench).
+WORKER_NICENESS = 10
+
+
+def background_worker_command(concurrency: int | None = None) -> list[str]:
+    """`worker_command` at `WORKER_NICENESS`, as `solodesk run` starts it beside the web
+    server. (Linux's SCHED_IDLE class and one process fewer did not keep pages faster while
+    it rendered PDFs: docs/performance.md, "The worker beside the web tier".)"""
+    return ["nice", "-n", str(WORKER_NICENESS), *worker_command(concurrency)]
+
+
 def beat_command() -> list[str]:
     from django.conf import settings
 
@@ -182,10 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = _StopSignals()
     processes = {
         "web": subprocess.Popen(web_command(host, port, args.workers, args.threads), env=env),
-        # The worker runs at a lower CPU priority: background work never slows pages down.
-        "worker": subprocess.Popen(
-            ["nice", "-n", "10", *worker_command(args.concurrency)], env=env
-        ),
+        "worker": subprocess.Popen(background_worker_command(args.concurrency), env=env),
         "beat": subprocess.Popen(beat_command(), env=env),
     }
     demo_line = f"  Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}\n" if has_demo_user else ""
