@@ -85,6 +85,7 @@ bench: install-dev
 	step $(RUN) python bench/webhooks_delivery.py; \
 	step $(RUN) python bench/queue_throughput.py --broker filesystem; \
 	step $(RUN) python bench/queue_throughput.py --broker redis --redis-url $(BENCH_REDIS_URL); \
+	step $(RUN) python bench/sqlite_writers.py; \
 	step $(RUN) python bench/prompts_eval.py; \
 	step $(RUN) python bench/dashboard_latency.py; \
 	step $(RUN) python bench/report.py; \

@@ -51,7 +51,7 @@ def _database_url() -> str:
     from django.db import connection
 
     db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if connection.vendor == "sqlite":
         return f"sqlite:///{Path(db['NAME']).resolve()}"
     user = db["USER"] or ""
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""

@@ -42,9 +42,9 @@ _NOT_INHERITED = (
 def live_database_url() -> str:
     """The URL of the test database this process is connected to."""
     db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if connection.vendor == "sqlite":
         return f"sqlite:///{Path(db['NAME']).resolve()}"
-    if db["ENGINE"] == "django.db.backends.postgresql":
+    if connection.vendor == "postgresql":
         credentials = quote(db["USER"] or "", safe="")
         if db["PASSWORD"]:
             credentials += ":" + quote(db["PASSWORD"], safe="")

@@ -30,7 +30,7 @@ from tests.processes import wait_until
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3",
+        settings.DATABASES["default"]["ENGINE"] != "solodesk.core.sqlite",
         reason="proves the embedded SQLite configuration",
     ),
 ]

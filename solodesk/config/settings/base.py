@@ -144,6 +144,8 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DATABAS
 # cannot carry prepared statements (PgBouncer before 1.21).
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, with one writer at a time per process (solodesk/core/sqlite).
+    DATABASES["default"]["ENGINE"] = "solodesk.core.sqlite"
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
@@ -155,6 +157,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, with a health check that asks the socket before the server.
+        DATABASES["default"]["ENGINE"] = "solodesk.core.postgresql"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if DATABASE_PREPARED_STATEMENTS:
         # Only statement_cursor's cursors bind server-side; Django's never prepare.

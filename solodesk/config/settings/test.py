@@ -5,7 +5,7 @@ from .base import DATABASES, INSTALLED_APPS, MIDDLEWARE, VAR_DIR
 
 # Tests that start real processes (web servers, a worker) need the test database in a file
 # those processes can open, not in memory.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "solodesk.core.sqlite":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
