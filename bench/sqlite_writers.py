@@ -92,7 +92,7 @@ def _writer_process(spec: dict[str, Any], ready: Any, go: Any, results: Any) -> 
                         " ON CONFLICT (k) DO UPDATE SET n = n + 1"
                     )
                 mine.append(time.perf_counter() - began)
-        except Exception as error:  # noqa: BLE001 (reported, not hidden)
+        except Exception as error:  # reported below, not hidden
             with guard:
                 errors.append(repr(error))
         finally:
@@ -162,9 +162,7 @@ def run_once(folder: Path, backend: str, args: argparse.Namespace, round_: int) 
         "round": round_,
         "transactions": expected,
         "per_s": round(expected / wall, 1),
-        "cpu_ms_per_transaction": round(
-            sum(r["cpu_s"] for r in reports) * 1000 / expected, 3
-        ),
+        "cpu_ms_per_transaction": round(sum(r["cpu_s"] for r in reports) * 1000 / expected, 3),
         **common.stats_ms([s * 1000 for s in latencies], percentiles=(99,), digits=2),
     }
 

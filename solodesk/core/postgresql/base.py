@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import select
 
+import psycopg
 from django.db.backends.postgresql import base
 from psycopg import pq
 
@@ -49,5 +50,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
             poller = select.poll()
             poller.register(pgconn.socket, select.POLLIN)
             return not poller.poll(0)
-        except Exception:  # noqa: BLE001 (no socket: let Django's check decide)
+        except (OSError, ValueError, psycopg.OperationalError):  # no socket: Django decides
             return False
