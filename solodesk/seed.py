@@ -101,7 +101,11 @@ UTC = dt.UTC
 # Written through the ORM, analyzed with the tables written by COPY.
 ANALYZED = (Client, Project, DocumentCounter, TimeEntryDay, RevenueMonth)
 # Rebuilt with the daily totals (unbilled time: after them), where they exist.
-DERIVED = ("timetracking.TimeEntryMonth", "timetracking.UnbilledTime")
+DERIVED = (
+    "timetracking.TimeEntryMonth",
+    "timetracking.TimeEntryWorkspaceMonth",
+    "timetracking.UnbilledTime",
+)
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,7 @@ def time_totals_recount_start(
     *, workspace: Workspace, user: User | None, time_zone_before: str = ""
 ) -> Job | None:
     """Queue a recount of the workspace's daily and monthly time totals (`TimeEntryDay`,
-    `TimeEntryMonth`) in its time zone, as a `Job` written in the caller's transaction and
+    `TimeEntryMonth`, `TimeEntryWorkspaceMonth`) in its time zone, as a `Job` written in the caller's transaction and
     sent to the broker after commit. Until it has run, the totals count the older entries
     on the old zone's days (the settings page says so)."""
     if user is None:
@@ -178,13 +178,19 @@ class TotalsCheck:
 
 
 def _derived_totals() -> list[tuple[str, type[Any]]]:
-    """The four kinds of derived totals, by name, as `derived_totals_recount` reports them."""
+    """The five kinds of derived totals, by name, as `derived_totals_recount` reports them."""
     from solodesk.invoicing.models import RevenueMonth
-    from solodesk.timetracking.models import TimeEntryDay, TimeEntryMonth, UnbilledTime
+    from solodesk.timetracking.models import (
+        TimeEntryDay,
+        TimeEntryMonth,
+        TimeEntryWorkspaceMonth,
+        UnbilledTime,
+    )
 
     return [
         ("daily time totals", TimeEntryDay),
         ("monthly time totals", TimeEntryMonth),
+        ("workspace's monthly time totals", TimeEntryWorkspaceMonth),
         ("unbilled time", UnbilledTime),
         ("monthly revenue", RevenueMonth),
     ]
@@ -192,7 +198,7 @@ def _derived_totals() -> list[tuple[str, type[Any]]]:
 
 def derived_totals_recount(*, workspace: Workspace, dry_run: bool = False) -> list[TotalsCheck]:
     """Rebuild every total the services keep with the records they sum, from those records:
-    the daily and monthly time totals (decisions 0004, 0005), the unbilled time per project
+    the daily and monthly time totals (decisions 0004, 0005, 0012), the unbilled time per project
     (0008) and the monthly revenue (0006); and the entries' stored JSON (0010), where it
     differs from their columns and tags. The services keep them in the transaction of
     each write; a write made around them (SQL, `QuerySet.update`, a partial restore)
@@ -261,7 +267,7 @@ def derived_totals_recount(*, workspace: Workspace, dry_run: bool = False) -> li
 
 
 def derived_totals_vacuum() -> bool:
-    """`VACUUM (ANALYZE)` the four tables of derived totals after a committed rebuild, and
+    """`VACUUM (ANALYZE)` the five tables of derived totals after a committed rebuild, and
     say whether it ran. A rebuild deletes and re-inserts every row of a workspace: on a copy
     of the `large` seed up to ~213,000 dead rows and the old rows' statistics, and reads
     2-3x slower until autovacuum came round. A plain VACUUM takes no lock that holds up

@@ -207,7 +207,19 @@ class RunningTimer(BaseModel):
         return f"Timer of {self.user_id} since {self.started_at:%Y-%m-%d %H:%M}"
 
 
-class TimeEntryDay(models.Model):
+class TimeTotals(models.Model):
+    """The sums every kind of derived time totals keeps: entries, seconds tracked and the
+    billable ones (upserted by `services._totals_upsert`, rebuilt by `_totals_insert`)."""
+
+    entries = models.IntegerField(default=0)
+    seconds = models.BigIntegerField(default=0)
+    billable_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class TimeEntryDay(TimeTotals):
     """Derived totals: per workspace, user and local day (the workspace's time zone, by the
     entry's start), the seconds tracked and the billable ones. Written by the services in
     the transaction that creates, changes or deletes an entry (an upsert adding the
@@ -222,9 +234,6 @@ class TimeEntryDay(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_entry_days"
     )
     day = models.DateField()
-    entries = models.IntegerField(default=0)
-    seconds = models.BigIntegerField(default=0)
-    billable_seconds = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -235,7 +244,7 @@ class TimeEntryDay(models.Model):
         return f"{self.workspace_id} {self.user_id} {self.day}: {self.seconds}s"
 
 
-class TimeEntryMonth(models.Model):
+class TimeEntryMonth(TimeTotals):
     """Derived totals: per workspace, project and local month (the first day of the month
     the entry starts in, in the workspace's time zone), the entries, seconds tracked and
     billable ones. Kept exactly like `TimeEntryDay`, by the same upsert call in the same
@@ -254,9 +263,6 @@ class TimeEntryMonth(models.Model):
         db_index=False,
     )
     month = models.DateField()
-    entries = models.IntegerField(default=0)
-    seconds = models.BigIntegerField(default=0)
-    billable_seconds = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -285,6 +291,29 @@ class TimeEntryMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workspace_id} {self.project_id} {self.month:%Y-%m}: {self.seconds}s"
+
+
+class TimeEntryWorkspaceMonth(TimeTotals):
+    """Derived totals: per workspace and local month, the entries, seconds tracked and
+    billable ones, summed over every project and person. Kept by the same upsert call as
+    `TimeEntryMonth`, in the same transaction, for the dashboard's 12 months: 12 rows
+    instead of a year of per-project rows (10,500 at the `large` seed, ~3 ms to sum on
+    PostgreSQL; decision 0012)."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="time_entry_workspace_months"
+    )
+    month = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "month"], name="entry_workspace_month_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} {self.month:%Y-%m}: {self.seconds}s"
 
 
 # The rounding steps (minutes) UnbilledTime keeps a rounded sum for: every step a workspace

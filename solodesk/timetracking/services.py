@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from collections import Counter
 from collections.abc import Iterable
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import ForeignKey, QuerySet
 from django.utils import timezone
 
@@ -27,6 +28,7 @@ from solodesk.timetracking.models import (
     TimeEntry,
     TimeEntryDay,
     TimeEntryMonth,
+    TimeEntryWorkspaceMonth,
     UnbilledTime,
     set_own_json_tags,
     unbilled_rounded,
@@ -48,6 +50,8 @@ DEFAULT_START_TIME = dt.time(9, 0)
 DayDeltas = dict[tuple[int, int, dt.date], tuple[int, int, int]]
 # (workspace id, project id, first day of the local month) -> the same (decision 0005).
 MonthDeltas = dict[tuple[int, int, dt.date], tuple[int, int, int]]
+# (workspace id, first day of the local month) -> the same (decision 0012).
+WorkspaceMonthDeltas = dict[tuple[int, dt.date], tuple[int, int, int]]
 
 
 @dataclass(frozen=True)
@@ -106,40 +110,60 @@ class _Upsert:
 
 
 def _totals_upsert(
-    model: type[TimeEntryDay] | type[TimeEntryMonth],
-    columns: tuple[str, str, str],
-    totals: dict[tuple[int, int, dt.date], tuple[int, int, int]],
+    model: type[TimeEntryDay] | type[TimeEntryMonth] | type[TimeEntryWorkspaceMonth],
+    columns: tuple[str, ...],
+    totals: dict[Any, tuple[int, int, int]],
 ) -> _Upsert | None:
     """One INSERT … ON CONFLICT DO UPDATE adding the non-zero differences in `totals`
-    (None: nothing to add); `columns` name the key's three columns in the order of the
-    unique constraint's. Rows in key order: two writers moving time between the same days
-    lock them in the same order and cannot deadlock."""
+    (None: nothing to add); `columns` name the columns of the keys' values, in order, and
+    the conflict is on the model's unique constraint. Rows in key order: two writers
+    moving time between the same days lock them in the same order and cannot deadlock."""
     rows = sorted((key, value) for key, value in totals.items() if value != (0, 0, 0))
     if not rows:
         return None
     table = connection.ops.quote_name(model._meta.db_table)
+    conflict = _unique_columns(model)
+    adapt = connection.ops.adapt_datefield_value
     params: list[Any] = []
-    for (workspace_id, other_id, day), (entries, seconds, billable) in rows:
-        params += [
-            workspace_id,
-            other_id,
-            connection.ops.adapt_datefield_value(day),
-            entries,
-            seconds,
-            billable,
-        ]
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
-    workspace_column, other_column, day_column = columns
+    for key, sums in rows:
+        params += [adapt(value) if isinstance(value, dt.date) else value for value in key]
+        params += sums
+    placeholders = ", ".join(["%s"] * (len(columns) + 3))
+    values = ", ".join([f"({placeholders})"] * len(rows))
     return _Upsert(
         model.__name__.lower(),
-        f"INSERT INTO {table} ({workspace_column}, {other_column}, {day_column}, "  # noqa: S608
+        f"INSERT INTO {table} ({', '.join(columns)}, "  # noqa: S608
         f"entries, seconds, billable_seconds) VALUES {values} "
-        f"ON CONFLICT ({workspace_column}, {day_column}, {other_column}) "
+        f"ON CONFLICT ({conflict}) "
         f"DO UPDATE SET entries = {table}.entries + excluded.entries, "
         f"seconds = {table}.seconds + excluded.seconds, "
         f"billable_seconds = {table}.billable_seconds + excluded.billable_seconds",
         params,
     )
+
+
+@functools.cache
+def _unique_columns(model: type[models.Model]) -> str:
+    """The columns of the model's one unique constraint, quoted, in its order: the
+    conflict target of its totals' upserts."""
+    (unique,) = model._meta.constraints
+    column_of = {field.name: str(field.column) for field in model._meta.concrete_fields}
+    quote = connection.ops.quote_name
+    return ", ".join(quote(column_of[name]) for name in unique.fields)  # type: ignore[attr-defined]
+
+
+def _workspace_months(months: MonthDeltas) -> WorkspaceMonthDeltas:
+    """The per-project monthly differences summed per workspace and month
+    (`TimeEntryWorkspaceMonth`, decision 0012)."""
+    totals: WorkspaceMonthDeltas = {}
+    for (workspace_id, _project_id, month), (entries, seconds, billable) in months.items():
+        before = totals.get((workspace_id, month), (0, 0, 0))
+        totals[workspace_id, month] = (
+            before[0] + entries,
+            before[1] + seconds,
+            before[2] + billable,
+        )
+    return totals
 
 
 def _upserts_run(upserts: Iterable[_Upsert | None]) -> None:
@@ -157,9 +181,10 @@ def _upserts_run(upserts: Iterable[_Upsert | None]) -> None:
     Lock order: PostgreSQL runs the main statement, then the unread CTEs in the reverse of
     their order in the text (a ModifyTable's rows are finished last-initialized first), so
     the CTEs are written in reverse and the rows are locked in the order given, as when
-    run one by one: every entry write locks days, then months, then unbilled time, and two
-    writes cannot deadlock on them. (The docs leave the order of CTEs unspecified; what
-    matters is that it is the same for every write, and it is: one shape of statement.)
+    run one by one: every entry write locks days, then months, then the workspace's
+    months, then unbilled time, and two writes cannot deadlock on them. (The docs leave the
+    order of CTEs unspecified; what matters is that it is the same for every write, and it
+    is: one shape of statement.)
     The sub-statements share one snapshot, and each ON CONFLICT DO UPDATE adds to the
     latest committed row as a statement of its own would: the totals are the same."""
     present = [upsert for upsert in upserts if upsert is not None]
@@ -435,8 +460,9 @@ def time_entry_days_apply(
     """Add the `added` entries to their days' totals and take the `removed` ones off, in ONE
     INSERT … ON CONFLICT DO UPDATE that adds the differences (so concurrent writers to the
     same day never lose an update); and the same for the per-project monthly totals
-    (`TimeEntryMonth`, decision 0005), a second upsert when the change moves any time, and
-    for the projects' unbilled time (decision 0008); on PostgreSQL all in one statement
+    (`TimeEntryMonth`, decision 0005) and the workspace's (`TimeEntryWorkspaceMonth`,
+    decision 0012), an upsert each when the change moves any time, and for the projects'
+    unbilled time (decision 0008); on PostgreSQL all in one statement
     (`_upserts_run`). Call it in the transaction that writes the entries. The day is the
     local day of the start in the workspace's time zone as read under the workspace lock
     (`_time_zones_locked`), one query, never the caller's copy of the workspace: a
@@ -462,6 +488,9 @@ def time_entry_days_apply(
     upserts = [
         _totals_upsert(TimeEntryDay, ("workspace_id", "user_id", "day"), deltas),
         _totals_upsert(TimeEntryMonth, ("workspace_id", "project_id", "month"), months),
+        _totals_upsert(
+            TimeEntryWorkspaceMonth, ("workspace_id", "month"), _workspace_months(months)
+        ),
     ]
     unbilled: UnbilledDeltas = {}
     added_first: dict[tuple[int, int], dt.datetime] = {}
@@ -511,9 +540,10 @@ def time_entries_own_json_stale_rebuild(*, entries: QuerySet[TimeEntry]) -> int:
 
 @transaction.atomic
 def time_entry_days_rebuild(*, workspace: Workspace) -> int:
-    """Recompute the workspace's daily totals, and its per-project monthly ones
-    (`TimeEntryMonth`), from its entries (the migrations that add them, a change of the
-    workspace's time zone, bulk-loaded data). Returns the count of daily rows.
+    """Recompute the workspace's daily totals, its per-project monthly ones
+    (`TimeEntryMonth`) and its monthly ones (`TimeEntryWorkspaceMonth`), from its entries
+    (the migrations that add them, a change of the workspace's time zone, bulk-loaded
+    data). Returns the count of daily rows.
 
     On PostgreSQL one statement groups the entries by local day and month
     (`started_at AT TIME ZONE …`, the server's time-zone database, the same files as
@@ -526,6 +556,7 @@ def time_entry_days_rebuild(*, workspace: Workspace) -> int:
     workspace.time_zone = _time_zones_locked([workspace.pk], for_rebuild=True)[workspace.pk]
     TimeEntryDay.objects.filter(workspace=workspace).delete()
     TimeEntryMonth.objects.filter(workspace=workspace).delete()
+    TimeEntryWorkspaceMonth.objects.filter(workspace=workspace).delete()
     if _zone_in_sql(workspace.time_zone):
         return _rebuild_in_sql(workspace)
     tzinfo = workspace.tzinfo
@@ -539,43 +570,39 @@ def time_entry_days_rebuild(*, workspace: Workspace) -> int:
     for user_id, started_at, seconds, is_billable, project_id in entries.iterator(chunk_size=5000):
         share = EntryShare(workspace.pk, user_id, started_at, seconds, is_billable, project_id)
         _add_share(deltas, months, share, tzinfo, 1)
-    TimeEntryDay.objects.bulk_create(
-        [
-            TimeEntryDay(
-                workspace_id=workspace_id,
-                user_id=user_id,
-                day=day,
-                entries=count,
-                seconds=seconds,
-                billable_seconds=billable,
-            )
-            for (workspace_id, user_id, day), (count, seconds, billable) in deltas.items()
-        ],
-        batch_size=1000,
-    )
-    TimeEntryMonth.objects.bulk_create(
-        [
-            TimeEntryMonth(
-                workspace_id=workspace_id,
-                project_id=project_id,
-                month=month,
-                entries=count,
-                seconds=seconds,
-                billable_seconds=billable,
-            )
-            for (workspace_id, project_id, month), (count, seconds, billable) in months.items()
-        ],
-        batch_size=1000,
-    )
+    _totals_insert(TimeEntryDay, ("workspace_id", "user_id", "day"), deltas)
+    _totals_insert(TimeEntryMonth, ("workspace_id", "project_id", "month"), months)
+    _totals_insert(TimeEntryWorkspaceMonth, ("workspace_id", "month"), _workspace_months(months))
     return len(deltas)
 
 
+def _totals_insert(
+    model: type[models.Model], fields: tuple[str, ...], totals: dict[Any, tuple[int, int, int]]
+) -> None:
+    """Insert a rebuild's `totals` rows, their keys' values in the `fields` named."""
+    model._default_manager.bulk_create(
+        [
+            model(
+                **dict(zip(fields, key, strict=True)),
+                entries=count,
+                seconds=seconds,
+                billable_seconds=billable,
+            )
+            for key, (count, seconds, billable) in totals.items()
+        ],
+        batch_size=1000,
+    )
+
+
 def _rebuild_in_sql(workspace: Workspace) -> int:
-    """Both inserts in one statement (data-modifying CTEs run to completion), so a rebuild
-    costs the queries the Python path does: the daily rows' count comes back."""
+    """The three inserts in one statement (data-modifying CTEs run to completion), so a
+    rebuild costs the queries the Python path does: the daily rows' count comes back. The
+    workspace's months are summed from the per-project months the statement inserts (its
+    RETURNING rows), not from the entries again."""
     quote = connection.ops.quote_name
     entry = quote(TimeEntry._meta.db_table)
     day, month = quote(TimeEntryDay._meta.db_table), quote(TimeEntryMonth._meta.db_table)
+    workspace_month = quote(TimeEntryWorkspaceMonth._meta.db_table)
     sums = (
         "COUNT(*), SUM(duration_seconds), "
         "SUM(CASE WHEN is_billable THEN duration_seconds ELSE 0 END)"
@@ -592,7 +619,13 @@ def _rebuild_in_sql(workspace: Workspace) -> int:
             f"billable_seconds) "
             f"SELECT workspace_id, project_id, "
             f"date_trunc('month', started_at AT TIME ZONE %s)::date, {sums} "
-            f"FROM {entry} WHERE workspace_id = %s GROUP BY 1, 2, 3) "
+            f"FROM {entry} WHERE workspace_id = %s GROUP BY 1, 2, 3 "
+            f"RETURNING workspace_id, month, entries, seconds, billable_seconds), "
+            f"workspace_months AS ("
+            f"INSERT INTO {workspace_month} (workspace_id, month, entries, seconds, "
+            f"billable_seconds) "
+            f"SELECT workspace_id, month, SUM(entries), SUM(seconds), SUM(billable_seconds) "
+            f"FROM months GROUP BY 1, 2) "
             f"SELECT COUNT(*) FROM days",
             [workspace.time_zone, workspace.pk, workspace.time_zone, workspace.pk],
         )

@@ -16,7 +16,13 @@ from solodesk.accounts.services import derived_totals_recount, derived_totals_va
 from solodesk.cli import main
 from solodesk.invoicing.models import RevenueMonth
 from solodesk.invoicing.tests.factories import make_client, make_entry, make_issued, make_project
-from solodesk.timetracking.models import TimeEntry, TimeEntryDay, TimeEntryMonth, UnbilledTime
+from solodesk.timetracking.models import (
+    TimeEntry,
+    TimeEntryDay,
+    TimeEntryMonth,
+    TimeEntryWorkspaceMonth,
+    UnbilledTime,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +33,7 @@ def _totals(workspace):
         for model, fields in (
             (TimeEntryDay, ("user_id", "day", "entries", "seconds", "billable_seconds")),
             (TimeEntryMonth, ("project_id", "month", "entries", "seconds", "billable_seconds")),
+            (TimeEntryWorkspaceMonth, ("month", "entries", "seconds", "billable_seconds")),
             (UnbilledTime, ("project_id", "entries", "seconds", "up_15", "first_started_at")),
             (RevenueMonth, ("client_id", "currency", "month", "invoiced", "paid")),
         )
@@ -65,6 +72,7 @@ def test_a_write_around_the_services_is_found_by_check_and_fixed_by_the_rebuild(
     assert {c.name: c.differing for c in checked} == {
         "daily time totals": 1,
         "monthly time totals": 1,
+        "workspace's monthly time totals": 1,
         "unbilled time": 1,
         "monthly revenue": 1,
         "entries' stored JSON": 1,  # decision 0010: its duration and end are stored too
@@ -72,12 +80,12 @@ def test_a_write_around_the_services_is_found_by_check_and_fixed_by_the_rebuild(
     assert _totals(owner.workspace) == corrupted  # a check changes nothing
 
     rebuilt = derived_totals_recount(workspace=owner.workspace)
-    assert [c.differing for c in rebuilt] == [1, 1, 1, 1, 1]
-    day, month, unbilled, revenue = _totals(owner.workspace)
-    assert day[0][3] == month[0][3] == unbilled[0][2] == 125 * 60
+    assert [c.differing for c in rebuilt] == [1, 1, 1, 1, 1, 1]
+    day, month, workspace_month, unbilled, revenue = _totals(owner.workspace)
+    assert day[0][3] == month[0][3] == workspace_month[0][2] == unbilled[0][2] == 125 * 60
     assert revenue[0][3] != Decimal("1.00")
     assert json.loads(TimeEntry.objects.get(pk=booked[0].pk).own_json)["duration_seconds"] == 4500
-    assert [c.differing for c in derived_totals_recount(workspace=owner.workspace)] == [0] * 5
+    assert [c.differing for c in derived_totals_recount(workspace=owner.workspace)] == [0] * 6
 
 
 def test_totals_kept_by_the_services_need_no_rebuild(owner, booked):
@@ -125,7 +133,14 @@ def test_an_unknown_workspace_is_an_error(owner, capsys, public_id):
 # --- vacuum after a real recount (PostgreSQL) ---------------------------------------------
 
 DERIVED_TABLES = [
-    model._meta.db_table for model in (TimeEntryDay, TimeEntryMonth, UnbilledTime, RevenueMonth)
+    model._meta.db_table
+    for model in (
+        TimeEntryDay,
+        TimeEntryMonth,
+        TimeEntryWorkspaceMonth,
+        UnbilledTime,
+        RevenueMonth,
+    )
 ]
 needs_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="VACUUM and pg_stat_user_tables are PostgreSQL's"
@@ -148,7 +163,7 @@ def _vacuums(column: str = "vacuum_count, analyze_count") -> dict[str, tuple[int
 
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_a_recount_vacuums_and_analyzes_the_four_tables_once_committed(owner, booked, capsys):
+def test_a_recount_vacuums_and_analyzes_the_five_tables_once_committed(owner, booked, capsys):
     UnbilledTime.objects.filter(workspace=owner.workspace).delete()
     before = _vacuums()
     assert sorted(before) == sorted(DERIVED_TABLES)

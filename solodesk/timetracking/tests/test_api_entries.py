@@ -389,10 +389,11 @@ def test_create_costs_the_same_queries_whatever_the_number_of_entries(
     # 3. the project with its client and its workspace, the workspace row FOR SHARE
     #    (decision 0007: the lock that orders entry writes against a recount)
     # 4. INSERT the entry; 5. upsert the day's totals; 6. upsert the month's totals
-    # 7. upsert the project's unbilled time (decision 0008: a billable entry)
-    # 8. RELEASE SAVEPOINT
-    # On PostgreSQL 5-7 are one statement (services._upserts_run): 6 queries.
-    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 8):
+    # 7. upsert the workspace's month (decision 0012)
+    # 8. upsert the project's unbilled time (decision 0008: a billable entry)
+    # 9. RELEASE SAVEPOINT
+    # On PostgreSQL 5-8 are one statement (services._upserts_run): 6 queries.
+    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 9):
         response = api.post(URL, payload, content_type="application/json")
 
     assert response.status_code == 201

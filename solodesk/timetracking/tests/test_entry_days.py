@@ -160,13 +160,14 @@ def test_one_write_is_one_upsert_and_an_update_moves_the_time_between_days(
     later = BASE + dt.timedelta(days=1)
     # Queries: SAVEPOINT, the entry's row FOR UPDATE (the change starts from it), UPDATE
     # the entry, the workspace's time zone read under its lock (decision 0007), the one
-    # upsert of both days' totals, the upsert of the month's
-    # (same project and month: the billable seconds change), the upsert of the project's
-    # unbilled time (no longer billable: its only entry goes, so no oldest start to
-    # recompute; decision 0008), RELEASE. On PostgreSQL the days' and the month's upserts
-    # are one statement (services._upserts_run); the unbilled one, which took an entry
-    # off, stays apart (its RETURNING decides the recompute).
-    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 8):
+    # upsert of both days' totals, the upsert of the month's and of the workspace's month
+    # (same project and month: the billable seconds change; decision 0012), the upsert of
+    # the project's unbilled time (no longer billable: its only entry goes, so no oldest
+    # start to recompute; decision 0008), RELEASE. On PostgreSQL the days', the month's
+    # and the workspace month's upserts are one statement (services._upserts_run); the
+    # unbilled one, which took an entry off, stays apart (its RETURNING decides the
+    # recompute).
+    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 9):
         time_entry_update(
             entry=entry, started_at=later, ended_at=later + dt.timedelta(hours=1), is_billable=False
         )

@@ -38,13 +38,13 @@ def test_admin_bulk_delete_keeps_totals_with_one_upsert_per_workspace(owner, str
     with CaptureQueriesContext(connection) as queries:
         model_admin.delete_queryset(None, doomed)
     upserts = [q["sql"].count("ON CONFLICT") for q in queries.captured_queries]
-    # Three per workspace (the daily and the monthly totals, decision 0005, and the unbilled
-    # time, decision 0008), whatever the number of entries. (The first entry of each,
-    # the oldest, stays: no recompute of the oldest start.) On PostgreSQL the daily and
-    # the monthly ones are one statement (services._upserts_run), the unbilled one, which
-    # took entries off, a second.
-    assert sum(upserts) == 6
-    assert sum(1 for count in upserts if count) == (4 if connection.vendor == "postgresql" else 6)
+    # Four per workspace (the daily and the monthly totals, decision 0005, the workspace's
+    # monthly ones, decision 0012, and the unbilled time, decision 0008), whatever the
+    # number of entries. (The first entry of each, the oldest, stays: no recompute of the
+    # oldest start.) On PostgreSQL the daily and both monthly ones are one statement
+    # (services._upserts_run), the unbilled one, which took entries off, a second.
+    assert sum(upserts) == 8
+    assert sum(1 for count in upserts if count) == (4 if connection.vendor == "postgresql" else 8)
     for persona in (owner, stranger):
         assert stored_days(persona.workspace) == expected_days(persona.workspace)
         assert TimeEntry.objects.filter(workspace=persona.workspace).count() == 1

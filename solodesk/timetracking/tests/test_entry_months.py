@@ -1,6 +1,7 @@
-"""The per-project monthly totals (TimeEntryMonth, decision 0005) always equal the
-aggregate over the raw entries, after any sequence of creates, updates (project moves
-included), deletes, timer stops and time-zone changes."""
+"""The per-project monthly totals (TimeEntryMonth, decision 0005) and the workspace's
+(TimeEntryWorkspaceMonth, decision 0012) always equal the aggregate over the raw entries,
+after any sequence of creates, updates (project moves included), deletes, timer stops and
+time-zone changes."""
 
 import datetime as dt
 from collections import defaultdict
@@ -12,7 +13,7 @@ from solodesk.accounts.services import workspace_update
 from solodesk.accounts.tasks import time_totals_recount_task
 from solodesk.core.models import Job
 from solodesk.tests.factories import MembershipFactory, ProjectFactory, RunningTimerFactory
-from solodesk.timetracking.models import TimeEntry, TimeEntryMonth
+from solodesk.timetracking.models import TimeEntry, TimeEntryMonth, TimeEntryWorkspaceMonth
 from solodesk.timetracking.services import (
     time_entry_create,
     time_entry_days_rebuild,
@@ -37,6 +38,21 @@ def expected_months(workspace) -> dict[tuple[int, dt.date], tuple[int, int, int]
         row[1] += entry.duration_seconds
         row[2] += entry.duration_seconds if entry.is_billable else 0
     return {key: tuple(value) for key, value in totals.items()}
+
+
+def expected_workspace_months(workspace) -> dict[dt.date, tuple[int, int, int]]:
+    totals: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for (_project, month), sums in expected_months(workspace).items():
+        totals[month] = [total + value for total, value in zip(totals[month], sums, strict=True)]
+    return {month: tuple(value) for month, value in totals.items()}
+
+
+def stored_workspace_months(workspace) -> dict[dt.date, tuple[int, int, int]]:
+    return {
+        row.month: (row.entries, row.seconds, row.billable_seconds)
+        for row in TimeEntryWorkspaceMonth.objects.filter(workspace=workspace)
+        if (row.entries, row.seconds, row.billable_seconds) != (0, 0, 0)
+    }
 
 
 def stored_months(workspace) -> dict[tuple[int, dt.date], tuple[int, int, int]]:
@@ -149,12 +165,14 @@ def test_monthly_totals_equal_the_entries_after_any_sequence_of_writes(owner, op
             recount(workspace)
         if not recounts_queued(workspace):
             assert stored_months(workspace) == expected_months(workspace), op
+            assert stored_workspace_months(workspace) == expected_workspace_months(workspace), op
     recount(workspace)
     assert stored_months(workspace) == expected_months(workspace)
+    assert stored_workspace_months(workspace) == expected_workspace_months(workspace)
     # A rebuild from the entries gives the same rows.
-    before = stored_months(workspace)
+    before = stored_months(workspace), stored_workspace_months(workspace)
     time_entry_days_rebuild(workspace=workspace)
-    assert stored_months(workspace) == before
+    assert (stored_months(workspace), stored_workspace_months(workspace)) == before
 
 
 def test_moving_an_entry_to_another_project_moves_its_time_in_one_upsert(
@@ -174,6 +192,7 @@ def test_moving_an_entry_to_another_project_moves_its_time_in_one_upsert(
     )
     march = dt.date(2026, 3, 1)
     assert stored_months(workspace) == {(first.pk, march): (1, 3600, 3600)}
+    assert stored_workspace_months(workspace) == {march: (1, 3600, 3600)}
     # Queries: SAVEPOINT, the entry's row FOR UPDATE, UPDATE the entry, the workspace's
     # time zone read under its lock (decision 0007), the monthly totals' upsert (the day's totals do not change: same
     # user, day, length and billability), the unbilled time's upsert (both projects'
@@ -182,3 +201,5 @@ def test_moving_an_entry_to_another_project_moves_its_time_in_one_upsert(
     with django_assert_num_queries(7):
         time_entry_update(entry=entry, project=second)
     assert stored_months(workspace) == {(second.pk, march): (1, 3600, 3600)}
+    # The workspace's month is unchanged: no upsert of it (none in the count above).
+    assert stored_workspace_months(workspace) == {march: (1, 3600, 3600)}

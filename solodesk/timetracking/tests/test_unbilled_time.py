@@ -285,14 +285,15 @@ def test_removing_the_oldest_entry_recomputes_the_oldest_start(owner, django_ass
     _entry(workspace, owner.user, project, BASE + dt.timedelta(hours=2), 60)
     newer = _entry(workspace, owner.user, project, BASE + dt.timedelta(hours=1), 60)
     # Queries: SAVEPOINT, the entry's row FOR UPDATE, DELETE the entry (and its tags'
-    # rows), the workspace's zone under its lock, the daily and monthly upserts, the
-    # unbilled upsert, RELEASE: a newer entry leaves the oldest start as it is. On
-    # PostgreSQL the daily and monthly upserts are one statement (services._upserts_run).
+    # rows), the workspace's zone under its lock, the daily, monthly and workspace's
+    # monthly upserts, the unbilled upsert, RELEASE: a newer entry leaves the oldest start
+    # as it is. On PostgreSQL the daily and both monthly upserts are one statement
+    # (services._upserts_run).
     together = connection.vendor == "postgresql"
-    with django_assert_num_queries(8 if together else 9):
+    with django_assert_num_queries(8 if together else 10):
         time_entry_delete(entry=newer)
     # The oldest: one more, the recompute of the oldest start.
-    with django_assert_num_queries(9 if together else 10):
+    with django_assert_num_queries(9 if together else 11):
         time_entry_delete(entry=oldest)
     assert UnbilledTime.objects.get(project=project).first_started_at == BASE + dt.timedelta(
         hours=2
