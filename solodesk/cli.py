@@ -318,6 +318,9 @@ def cmd_remind(args: argparse.Namespace) -> int:
     return 0
 
 
+RECOUNT_NAME_WIDTH = 22  # the column of the kinds' names in `solodesk recount`
+
+
 def cmd_recount(args: argparse.Namespace) -> int:
     """Rebuild the totals the services keep (time per day and month, unbilled time,
     revenue per month) and the entries' stored JSON from the records, for every workspace
@@ -348,7 +351,10 @@ def cmd_recount(args: argparse.Namespace) -> int:
             verdict = "match" if not check.differing else f"{check.differing:,} rows differ"
             if check.differing and not args.check:
                 verdict += f", rebuilt: {check.rows_rewritten:,} rows"
-            print(f"  {check.name:<22} {check.rows_before:>9,} rows  {verdict}", flush=True)
+            print(
+                f"  {check.name:<{RECOUNT_NAME_WIDTH}} {check.rows_before:>9,} rows  {verdict}",
+                flush=True,
+            )
     if args.check and differing:
         print(f"{differing:,} rows differ: run `solodesk recount` to rebuild them.")
         return 1

@@ -190,7 +190,7 @@ def _derived_totals() -> list[tuple[str, type[Any]]]:
     return [
         ("daily time totals", TimeEntryDay),
         ("monthly time totals", TimeEntryMonth),
-        ("workspace's monthly time totals", TimeEntryWorkspaceMonth),
+        ("workspace monthly time", TimeEntryWorkspaceMonth),
         ("unbilled time", UnbilledTime),
         ("monthly revenue", RevenueMonth),
     ]

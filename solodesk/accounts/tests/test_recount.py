@@ -13,7 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from solodesk.accounts.services import derived_totals_recount, derived_totals_vacuum
-from solodesk.cli import main
+from solodesk.cli import RECOUNT_NAME_WIDTH, main
 from solodesk.invoicing.models import RevenueMonth
 from solodesk.invoicing.tests.factories import make_client, make_entry, make_issued, make_project
 from solodesk.timetracking.models import (
@@ -72,7 +72,7 @@ def test_a_write_around_the_services_is_found_by_check_and_fixed_by_the_rebuild(
     assert {c.name: c.differing for c in checked} == {
         "daily time totals": 1,
         "monthly time totals": 1,
-        "workspace's monthly time totals": 1,
+        "workspace monthly time": 1,
         "unbilled time": 1,
         "monthly revenue": 1,
         "entries' stored JSON": 1,  # decision 0010: its duration and end are stored too
@@ -86,6 +86,13 @@ def test_a_write_around_the_services_is_found_by_check_and_fixed_by_the_rebuild(
     assert revenue[0][3] != Decimal("1.00")
     assert json.loads(TimeEntry.objects.get(pk=booked[0].pk).own_json)["duration_seconds"] == 4500
     assert [c.differing for c in derived_totals_recount(workspace=owner.workspace)] == [0] * 6
+
+
+def test_every_kind_fits_the_commands_column(owner, booked):
+    """`solodesk recount` prints each kind's name in a column of its own width."""
+    names = [check.name for check in derived_totals_recount(workspace=owner.workspace)]
+    assert len(names) == 6
+    assert max(len(name) for name in names) <= RECOUNT_NAME_WIDTH
 
 
 def test_totals_kept_by_the_services_need_no_rebuild(owner, booked):
