@@ -46,6 +46,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
             or pgconn.transaction_status != pq.TransactionStatus.IDLE
         ):
             return False
+        if not hasattr(select, "poll"):  # Windows: Django's check
+            return False
         try:
             poller = select.poll()
             poller.register(pgconn.socket, select.POLLIN)

@@ -18,6 +18,7 @@ COMMIT or ROLLBACK, when BEGIN itself fails, or when the connection is closed in
 transaction (which rolls it back). Waiting for it counts against the same `timeout` as
 SQLite's own busy wait; past it, the error is SQLite's own "database is locked". Single
 statements in autocommit (outside `atomic`) and in-memory databases are left to SQLite.
+A forked process (gunicorn's workers, Celery's pool) starts with fresh locks.
 """
 
 from __future__ import annotations
@@ -30,19 +31,29 @@ from typing import Any
 from django.db.backends.sqlite3 import base
 
 DEFAULT_TIMEOUT = 5.0  # seconds: Python's sqlite3.connect default, as Django uses it
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
+# The locks by file, and the lock that guards adding one.
+_registry: dict[str, Any] = {"locks": {}, "guard": threading.Lock()}
 
 
 def writer_lock(name: str) -> threading.Lock:
     """The lock of one database file, shared by every connection of this process (the
     file's name as settings give it, made absolute: a second spelling of the same file
     would only get a lock of its own and leave its writers to SQLite's busy handler)."""
-    lock = _locks.get(name)
+    locks: dict[str, threading.Lock] = _registry["locks"]
+    lock = locks.get(name)
     if lock is None:
-        with _locks_guard:
-            lock = _locks.setdefault(name, threading.Lock())
+        with _registry["guard"]:
+            lock = locks.setdefault(name, threading.Lock())
     return lock
+
+
+def _forget_locks_in_child() -> None:
+    """A forked process starts with locks of its own: a lock another thread of the parent
+    held at the fork would stay held in the child for ever."""
+    _registry.update(locks={}, guard=threading.Lock())
+
+
+os.register_at_fork(after_in_child=_forget_locks_in_child)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

@@ -171,3 +171,16 @@ def test_one_lock_per_file_and_none_for_a_database_in_memory(db):
         assert not writer_lock(os.path.abspath(":memory:")).locked()
     finally:
         memory.connection.close()  # Django's close() keeps a database in memory open
+
+
+def test_a_forked_process_does_not_inherit_a_held_lock(transactional_db):
+    lock = _lock()
+    assert lock.acquire(timeout=WAIT)  # as another thread would hold it at the fork
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: a fresh lock, free
+            os._exit(0 if not _lock().locked() and _lock() is not lock else 1)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        lock.release()
+    assert os.waitstatus_to_exitcode(status) == 0
