@@ -13,7 +13,6 @@ import psycopg
 import pytest
 from django.db import connection
 
-from solodesk.accounts.models import Workspace
 from solodesk.tests.factories import WorkspaceFactory
 
 pytestmark = pytest.mark.skipif(
@@ -78,9 +77,8 @@ def test_a_connection_the_server_closed_is_opened_again(transactional_db):
     assert poller.poll(10_000)
 
     _next_request()
-    assert Workspace.objects.count() == 1  # the request's first query, on a new connection
 
-    assert _backend_pid() != pid
+    assert _backend_pid() != pid  # the request's first query succeeds, on a new connection
 
 
 def test_bytes_to_read_get_djangos_check(transactional_db, monkeypatch):
