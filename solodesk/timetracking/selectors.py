@@ -487,8 +487,12 @@ class TimeEntryRows:
             values["offset"] = start
         prepared = self._prepared("later" if start else "first")
         rows = prepared.rows(**values)
-        items = _page_items(rows, *_page_members(rows, prepared.alias))
-        return f"[{items}]".encode(), len(rows)
+        projects, users = _page_members(rows, prepared.alias)
+        # Each statement has its own snapshot on PostgreSQL (READ COMMITTED): a project or
+        # user gone by the second was deleted after its entries (PROTECT), which are then
+        # gone too, and left out of the page.
+        rows = [row for row in rows if row[2] in projects and row[3] in users]
+        return f"[{_page_items(rows, projects, users)}]".encode(), len(rows)
 
     def __getitem__(self, page: slice) -> list[TimeEntryRow]:
         if not isinstance(page, slice):

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from solodesk.tests.factories import ProjectFactory, TagFactory, TimeEntryFactory
+from solodesk.timetracking import selectors
 from solodesk.timetracking.models import TimeEntry
 from solodesk.timetracking.selectors import TimeEntryFilters, time_entry_list_rows
 from solodesk.timetracking.services import time_entries_own_json_rebuild
@@ -104,3 +105,27 @@ def test_an_empty_page_is_an_empty_array(owner, django_assert_num_queries):
         "count": 0,
         "count_is_capped": False,
     }
+
+
+def test_an_entry_deleted_with_its_project_between_the_two_queries_is_left_out(owner, monkeypatch):
+    """The page and its projects' and users' members are two statements, each with its own
+    snapshot on PostgreSQL: a project deleted in between (after its entries: PROTECT)
+    leaves its entries out of the page instead of failing the request."""
+    kept, gone = (ProjectFactory(client__workspace=owner.workspace) for _ in range(2))
+    for project in (kept, gone, kept):
+        TimeEntryFactory(project=project, user=owner.user)
+    read_members = selectors._page_members
+
+    def members_after_the_deletion(rows, alias):
+        projects, users = read_members(rows, alias)
+        del projects[gone.pk]
+        return projects, users
+
+    monkeypatch.setattr(selectors, "_page_members", members_after_the_deletion)
+
+    page, count = time_entry_list_rows(workspace=owner.workspace).json_page(slice(0, 10))
+    assert count == 2
+    assert [item["project_id"] for item in json.loads(page)] == [str(kept.public_id)] * 2
+    response = owner.api().get("/api/v1/time-entries")
+    assert response.status_code == 200
+    assert [item["project_id"] for item in response.json()["items"]] == [str(kept.public_id)] * 2
