@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import select
 
-import psycopg
 import pytest
 from django.db import connection
 
@@ -24,6 +23,13 @@ def _backend_pid() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         return int(cursor.fetchone()[0])
+
+
+def _second_connection():
+    """Another session on the test database, opened as Django opens its own, in autocommit."""
+    other = connection.get_new_connection(connection.get_connection_params())
+    other.autocommit = True
+    return other
 
 
 def _next_request() -> None:
@@ -69,7 +75,7 @@ def test_a_healthy_idle_connection_is_reused_without_asking_the_server(
 def test_a_connection_the_server_closed_is_opened_again(transactional_db):
     WorkspaceFactory()
     pid = _backend_pid()
-    with psycopg.connect(**_admin_params(), autocommit=True) as admin:
+    with _second_connection() as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [pid])
     # The server's goodbye reaches the socket (it is readable) before the next request.
     poller = select.poll()
@@ -87,7 +93,7 @@ def test_bytes_to_read_get_djangos_check(transactional_db, monkeypatch):
     pid = _backend_pid()
     with connection.cursor() as cursor:
         cursor.execute("LISTEN solodesk_health_test")
-    with psycopg.connect(**_admin_params(), autocommit=True) as other:
+    with _second_connection() as other:
         other.execute("NOTIFY solodesk_health_test")
     poller = select.poll()
     poller.register(connection.connection.pgconn.socket, select.POLLIN)
@@ -101,17 +107,3 @@ def test_bytes_to_read_get_djangos_check(transactional_db, monkeypatch):
     assert _backend_pid() == pid
     with connection.cursor() as cursor:
         cursor.execute("UNLISTEN *")
-
-
-def _admin_params() -> dict[str, object]:
-    db = connection.settings_dict
-    params: dict[str, object] = {"dbname": db["NAME"]}
-    for key, name in (
-        ("HOST", "host"),
-        ("PORT", "port"),
-        ("USER", "user"),
-        ("PASSWORD", "password"),
-    ):
-        if db[key]:
-            params[name] = db[key]
-    return params
