@@ -937,7 +937,9 @@ def main() -> None:
     parser.add_argument("--pdfs", type=int, default=1000, help="PDFs for the busy run (0: skip)")
     parser.add_argument("--busy-chunk", type=float, default=5.0, help=argparse.SUPPRESS)
     parser.add_argument("--busy-timeout", type=float, default=900.0, help=argparse.SUPPRESS)
-    parser.add_argument("--worker-concurrency", type=int, default=2)
+    from solodesk.cli import RUN_WORKER_CONCURRENCY  # as `solodesk run`
+
+    parser.add_argument("--worker-concurrency", type=int, default=RUN_WORKER_CONCURRENCY)
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--send-client", help=argparse.SUPPRESS)
     parser.add_argument("--count-only", help=argparse.SUPPRESS)

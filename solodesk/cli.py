@@ -93,7 +93,9 @@ def worker_command(concurrency: int | None = None) -> list[str]:
     return command
 
 
-# The worker runs at a lower CPU priority than the web tier (`solodesk run`, the bench).
+# The worker `solodesk run` starts beside the web tier (and the HTTP bench, as it does):
+# this many processes, at a lower CPU priority than the pages.
+RUN_WORKER_CONCURRENCY = 2
 WORKER_NICENESS = 10
 
 
@@ -432,7 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="web server, worker and scheduler together")
     web_options(run)
-    run.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    run.add_argument(
+        "--concurrency", type=int, default=RUN_WORKER_CONCURRENCY, help="worker processes"
+    )
     run.set_defaults(func=cmd_run)
     web = sub.add_parser("web", help="the web server alone")
     web_options(web)

@@ -189,6 +189,35 @@ def test_port_and_host_come_from_the_environment_unless_given(monkeypatch):
     assert listen_address(build_parser().parse_args(["run"])) == ("127.0.0.1", 8000)
 
 
+def test_run_starts_the_worker_at_nice_10_with_2_processes_unless_told(db, monkeypatch):
+    """`solodesk run` starts its worker below the web tier's priority (`WORKER_NICENESS`)
+    with `RUN_WORKER_CONCURRENCY` processes; --concurrency overrides it."""
+    from solodesk import cli
+
+    started: list[list[str]] = []
+
+    class FakeProcess:
+        def __init__(self, command: list[str], **kwargs: object) -> None:
+            started.append(command)
+
+    monkeypatch.setattr(cli.subprocess, "Popen", FakeProcess)
+    monkeypatch.setattr(cli, "_prepare_embedded", lambda: None)
+    monkeypatch.setattr(cli, "_StopSignals", lambda: None)  # keeps pytest's Ctrl-C
+    monkeypatch.setattr(cli, "_supervise", lambda processes, stop: 0)
+
+    def worker_line(argv: list[str]) -> list[str]:
+        started.clear()
+        assert main(argv) == 0
+        (line,) = [c for c in started if "worker" in c]
+        return line
+
+    line = worker_line(["run"])
+    assert line[:3] == ["nice", "-n", "10"]
+    assert line[line.index("--concurrency") + 1] == "2"
+    line = worker_line(["run", "--concurrency", "3"])
+    assert line[line.index("--concurrency") + 1] == "3"
+
+
 @pytest.mark.parametrize("bad", ["eighty", "0", "70000", "-1"])
 def test_a_bad_port_is_a_clear_error(monkeypatch, bad):
     from solodesk.cli import build_parser, listen_address
